@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+export const MANIFEST_FORMAT = 'kennis-cache';
+export const MANIFEST_VERSION = 1;
+
+const tensorSignature = z.object({
+  name: z.string(),
+  type: z.string(),
+  /** Dimensions; strings are symbolic (dynamic) dims. */
+  shape: z.array(z.union([z.number(), z.string()])),
+});
+
+export const shardEntrySchema = z.object({
+  /** File name relative to the cache directory (never a path). */
+  file: z.string(),
+  /** First dataset row (within the split) held by this shard. */
+  firstRow: z.number().int().nonnegative(),
+  /** Rows in the shard. */
+  rows: z.number().int().nonnegative(),
+  /** File size in bytes. */
+  bytes: z.number().int().nonnegative(),
+  /** sha256 hex of the file. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  version: z.literal(MANIFEST_VERSION),
+  key: z.string().regex(/^[0-9a-f]{64}$/),
+  complete: z.boolean(),
+  teacher: z.object({
+    file: z.string(),
+    sha256: z.string(),
+    inputs: z.array(tensorSignature),
+    outputs: z.array(tensorSignature),
+    outputKind: z.enum(['logits', 'logprobs', 'probs']),
+  }),
+  dataset: z.object({
+    name: z.string(),
+    fingerprint: z.string(),
+    split: z.string(),
+    rows: z.number().int().nonnegative(),
+    labelColumn: z.string().optional(),
+    /** Student input columns stored in every shard. */
+    inputColumns: z.array(z.string()),
+  }),
+  targets: z.object({
+    kind: z.enum(['full', 'topk', 'sampled']),
+    vocab: z.number().int().positive(),
+    seqLen: z.number().int().positive().optional(),
+    valueDtype: z.enum(['float32', 'float16']),
+    idDtype: z.enum(['uint8', 'uint16', 'uint32']),
+    k: z.number().int().positive().optional(),
+    samples: z.number().int().positive().optional(),
+    sampleTemperature: z.number().positive().optional(),
+    seed: z.number().int().optional(),
+    positionConvention: z.literal('next-token').optional(),
+  }),
+  /** Shard file format. */
+  shardFormat: z.enum(['parquet', 'arrow']),
+  /** Rows per shard (the last may be shorter). */
+  shardRows: z.number().int().positive(),
+  /** Arrow schema of every shard: field name -> type string, in order. */
+  schema: z.array(z.object({ name: z.string(), type: z.string() })),
+  shards: z.array(shardEntrySchema),
+  tool: z.object({ name: z.literal('kennis'), version: z.string() }),
+  createdAt: z.string(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ShardEntry = z.infer<typeof shardEntrySchema>;
+export type TensorSignature = z.infer<typeof tensorSignature>;
