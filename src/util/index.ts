@@ -1,0 +1,2 @@
+export * from './arrow.js';
+export * from './rng.js';
