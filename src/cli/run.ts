@@ -1,0 +1,27 @@
+import { KennisError } from '../errors/index.js';
+
+/** Options every command takes. */
+export interface CommonFlags {
+  /** Print one machine-readable summary object as the last line of stdout. */
+  json?: boolean;
+}
+
+/**
+ * Runs a command body: prints its summary (as JSON with --json), turns KennisErrors into one
+ * `error:` line with a non-zero exit, and leaves unexpected errors with their stack.
+ */
+export async function runCommand<T extends object>(flags: CommonFlags, body: () => Promise<T>, human: (summary: T) => string): Promise<void> {
+  try {
+    const summary = await body();
+    if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
+    else process.stdout.write(human(summary) + '\n');
+    if ((summary as { ok?: boolean }).ok === false) process.exitCode = 1;
+  } catch (e) {
+    if (e instanceof KennisError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    throw e;
+  }
+}

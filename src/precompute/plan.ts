@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { TeacherError } from '../errors/index.js';
+import type { Dataset } from '../datasets/index.js';
+import { openDataset } from '../datasets/index.js';
+import { inspectModel } from '../onnx/index.js';
+import { cacheKey, type TensorSignature } from '../cache/index.js';
+import type { LoadedRecipe } from '../recipe/index.js';
+import { resolveFrom } from '../recipe/index.js';
+import { idDtypeFor, type TargetSpec } from '../targets/index.js';
+import { datasetSpecOf } from './dataset-spec.js';
+
+/** Everything precompute decides before running the teacher. */
+export interface PrecomputePlan {
+  /** The dataset split to run over. */
+  dataset: Dataset;
+  /** Teacher model bytes as read from disk. */
+  teacherBytes: Uint8Array;
+  /** Absolute path of the teacher model. */
+  teacherPath: string;
+  /** sha256 hex of the teacher bytes. */
+  teacherSha256: string;
+  /** The teacher's own inputs and outputs, read from the model file. */
+  signature: { inputs: TensorSignature[]; outputs: TensorSignature[] };
+  /** Output of the teacher graph that holds logits / log-probs / probs. */
+  logitsOutput: string;
+  /** Resolved soft-target spec. */
+  spec: TargetSpec;
+  /** Content address of the cache. */
+  key: string;
+  /** Cache directory. */
+  dir: string;
+}
+
+/** Reads the teacher and dataset and derives the target spec and the cache key. */
+export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePlan> {
+  const { recipe } = loaded;
+  const teacherPath = resolveFrom(loaded, recipe.teacher.path);
+  let teacherBytes: Uint8Array;
+  try {
+    teacherBytes = readFileSync(teacherPath);
+  } catch (e) {
+    throw new TeacherError(`teacher file '${recipe.teacher.path}' cannot be read (${(e as NodeJS.ErrnoException).code}); set teacher.path to an ONNX model file`);
+  }
+  const model = inspectModel(teacherBytes, basename(teacherPath));
+  const logitsOutput = recipe.teacher.output ?? model.outputs[0]?.name;
+  const out = model.outputs.find((o) => o.name === logitsOutput);
+  if (!out) {
+    throw new TeacherError(`teacher output '${logitsOutput}' does not exist; the model's outputs are ${model.outputs.map((o) => o.name).join(', ')}; set teacher.output`);
+  }
+  const vocab = out.shape[out.shape.length - 1];
+  if (typeof vocab !== 'number' || vocab <= 0) {
+    throw new TeacherError(`teacher output '${out.name}' has no fixed last dimension (shape [${out.shape.join(',')}]); kennis needs the number of classes or the vocabulary size there`);
+  }
+  if (out.shape.length !== 2 && out.shape.length !== 3) {
+    throw new TeacherError(`teacher output '${out.name}' has shape [${out.shape.join(',')}]; expected [N, classes] or [N, T, vocab]`);
+  }
+  const dataset = await openDataset(datasetSpecOf(loaded));
+  const sequence = out.shape.length === 3;
+  const seqLen = sequence ? (typeof out.shape[1] === 'number' ? out.shape[1] : dataset.seqLen) : undefined;
+  if (sequence && seqLen === undefined) {
+    throw new TeacherError(`teacher output '${out.name}' is per token ([N,T,V]) but dataset '${dataset.name}' has no fixed sequence length; use a token-window dataset with dataset.seq_len`);
+  }
+  const t = recipe.targets;
+  if (t.kind === 'topk' && t.k > vocab) {
+    throw new TeacherError(`targets.k is ${t.k} but the teacher has only ${vocab} classes; set targets.k to at most ${vocab} or use targets.kind=full`);
+  }
+  const spec: TargetSpec = {
+    kind: t.kind,
+    vocab,
+    ...(seqLen !== undefined ? { seqLen, positionConvention: 'next-token' as const } : {}),
+    valueDtype: t.dtype,
+    idDtype: idDtypeFor(vocab),
+    ...(t.kind === 'topk' ? { k: t.k } : {}),
+    ...(t.kind === 'sampled' ? { samples: t.samples, sampleTemperature: t.temperature, seed: t.seed } : {}),
+  };
+  const teacherSha256 = createHash('sha256').update(teacherBytes).digest('hex');
+  const key = cacheKey({
+    teacherSha256,
+    datasetFingerprint: dataset.fingerprint,
+    targetSpec: spec,
+    // how the teacher is fed and read, and how shards are laid out, change the cache's bytes too
+    extra: {
+      output: out.name, outputKind: recipe.teacher.output_kind, inputs: recipe.teacher.inputs ?? null,
+      attentionMask: recipe.teacher.attention_mask, format: recipe.cache.format, shardRows: recipe.cache.shard_rows,
+    },
+  });
+  const dir = recipe.cache.dir ? resolveFrom(loaded, recipe.cache.dir) : resolveFrom(loaded, `${recipe.cache.root}/${key}`);
+  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, key, dir };
+}

@@ -1,0 +1,3 @@
+export * from './schema.js';
+export { applyOverrides, loadRecipe, recipeToYaml, resolveFrom, validateRecipe, type LoadedRecipe } from './load.js';
+export { checkKeyPath, keysOf } from './keys.js';

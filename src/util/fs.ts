@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Marks temp files of writeFileAtomic, so that an owner of a directory can sweep leftovers of a crash. */
+const TEMP_MARK = '.kennis-tmp-';
+let tempCounter = 0;
+
+/** True for a file name writeFileAtomic uses as its temporary (left behind only by a crash). */
+export function isAtomicTempFile(name: string): boolean {
+  return name.startsWith('.') && /\.kennis-tmp-\d+-\d+$/.test(name);
+}
+
+/**
+ * Replaces `file` with `bytes` so that readers (and a crash) see either the old or the new
+ * content: writes a temp file in the same directory, fsyncs it, renames it over `file`,
+ * then fsyncs the directory so the rename itself is durable.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${process.pid}-${tempCounter++}`);
+  const handle = await open(tmp, 'wx');
+  try {
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+/** fsync of a directory; platforms that cannot open or sync directories (Windows) skip it. */
+async function fsyncDir(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+  } catch (err) {
+    if (isCode(err, 'EISDIR', 'EPERM', 'EACCES')) return;
+    throw err;
+  }
+  try {
+    await handle.sync();
+  } catch (err) {
+    if (!isCode(err, 'EINVAL', 'EPERM', 'EBADF', 'EISDIR')) throw err;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** sha256 hex of a file, read as a stream (files may be larger than memory). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** sha256 hex of bytes or a UTF-8 string. */
+export function sha256Bytes(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** True when err is a Node system error with one of the given codes. */
+export function isCode(err: unknown, ...codes: string[]): boolean {
+  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
+}
