@@ -15,17 +15,21 @@ export class GradientAccumulator {
     return this.n;
   }
 
-  /** Adds one micro-batch's gradients and takes ownership of them (they are disposed or kept as the sum). */
+  /** Adds one micro-batch's gradients and takes ownership of them (they become or join the sum); on a shape mismatch it throws and takes nothing. */
   add(grads: Grads): void {
+    // validate everything first so a rejected micro-batch leaves the sums untouched
+    for (const [name, g] of Object.entries(grads)) {
+      const prev = this.sums.get(name);
+      if (prev !== undefined && (prev.shape.length !== g.shape.length || prev.shape.some((d, i) => d !== g.shape[i]))) {
+        throw new RangeError(`expected gradient '${name}' of shape [${prev.shape}], got [${g.shape}]`);
+      }
+    }
     for (const [name, g] of Object.entries(grads)) {
       const prev = this.sums.get(name);
       if (prev === undefined) {
         // keep: the caller may call add() inside a tf.tidy that would otherwise free the sum
         this.sums.set(name, tf.keep(g));
         continue;
-      }
-      if (prev.shape.length !== g.shape.length || prev.shape.some((d, i) => d !== g.shape[i])) {
-        throw new RangeError(`expected gradient '${name}' of shape [${prev.shape}], got [${g.shape}]`);
       }
       const next = tf.keep(tf.add(prev, g));
       prev.dispose();

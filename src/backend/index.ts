@@ -1,0 +1,2 @@
+export * from './tf.js';
+export * from './select.js';

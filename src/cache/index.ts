@@ -1,0 +1,11 @@
+export * from './manifest.js';
+export * from './shard-io.js';
+export * from './paths.js';
+export * from './manifest-io.js';
+export * from './lock.js';
+export * from './writer.js';
+export * from './read.js';
+export * from './verify.js';
+export * from './key.js';
+export * from './info.js';
+export { sameSchema, schemaDiff } from './schema-check.js';

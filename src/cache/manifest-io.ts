@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CacheError } from '../errors/index.js';
+import { isCode, writeFileAtomic } from '../util/fs.js';
+import { manifestSchema, type Manifest } from './manifest.js';
+import { MANIFEST_FILE, resolveShardPath } from './paths.js';
+
+/**
+ * Reads and validates `dir/manifest.json`. The manifest is untrusted input: besides the zod
+ * schema, every shard file must be a plain name that stays inside `dir` (no absolute paths,
+ * separators, `..`, or symlinks leading out). Errors are one-line CacheErrors.
+ */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) throw new CacheError(`no cache at '${dir}': ${MANIFEST_FILE} is missing; run \`kennis precompute\` to create it`);
+    throw new CacheError(`cannot read '${file}': ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CacheError(`'${file}' is not valid JSON (${(err as Error).message}); delete '${dir}' and re-run precompute`, { cause: err });
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const at = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    throw new CacheError(`'${file}' does not fit the kennis manifest schema at ${at}: ${issue.message}; delete '${dir}' and re-run precompute`);
+  }
+  const manifest = parsed.data;
+  const seen = new Set<string>();
+  for (const [i, entry] of manifest.shards.entries()) {
+    const where = `'${file}' shards[${i}]`;
+    await resolveShardPath(dir, entry.file, where);
+    if (seen.has(entry.file)) throw new CacheError(`${where} file '${entry.file}' is listed twice; delete '${dir}' and re-run precompute`);
+    seen.add(entry.file);
+  }
+  return manifest;
+}
+
+/** The manifest's file content: pretty JSON with a trailing newline (stable for equal manifests). */
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** Atomically replaces `dir/manifest.json`. */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  await writeFileAtomic(path.join(dir, MANIFEST_FILE), serializeManifest(manifest));
+}

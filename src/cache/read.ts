@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import type * as arrow from 'apache-arrow';
+import { CacheError } from '../errors/index.js';
+import { isCode, sha256Bytes } from '../util/fs.js';
+import type { Manifest, ShardEntry } from './manifest.js';
+import { readManifest } from './manifest-io.js';
+import { resolveShardPath } from './paths.js';
+import { decodeShard, describeSchema } from './shard-io.js';
+import { sameSchema, schemaDiff } from './schema-check.js';
+
+/** Options for reading shards. */
+export interface ReadShardsOptions {
+  /** Also check each shard's sha256 before decoding (size, rows and schema are always checked). */
+  verify?: boolean;
+  /** The cache's manifest if already read (otherwise it is read and validated from dir). */
+  manifest?: Manifest;
+}
+
+/** One decoded shard. */
+export interface ShardRead {
+  /** Position of the shard in the manifest. */
+  index: number;
+  /** The manifest's entry for the shard. */
+  entry: ShardEntry;
+  /** The shard's rows (one record batch). */
+  table: arrow.Table;
+}
+
+/** A shard that could be read and checked, or what is wrong with it. */
+export type ShardInspection = { table: arrow.Table; problem?: undefined } | { table?: undefined; problem: string };
+
+/**
+ * Reads shard `index` of a manifest and checks it against its entry: existence, size,
+ * sha256 (when `hash`), decodability, row count, schema and the `row` column's range.
+ */
+export async function inspectShard(dir: string, manifest: Manifest, index: number, hash: boolean): Promise<ShardInspection> {
+  const entry = manifest.shards[index]!;
+  const full = await resolveShardPath(dir, entry.file, `shards[${index}]`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(full);
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return { problem: 'is missing' };
+    return { problem: `cannot be read (${(err as Error).message})` };
+  }
+  if (bytes.length !== entry.bytes) return { problem: `has ${bytes.length} bytes, expected ${entry.bytes}` };
+  if (hash) {
+    const sha = sha256Bytes(bytes);
+    if (sha !== entry.sha256) return { problem: `has sha256 ${sha.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…` };
+  }
+  let table: arrow.Table;
+  try {
+    table = decodeShard(bytes, manifest.shardFormat);
+  } catch (err) {
+    return { problem: `is not a readable ${manifest.shardFormat} file (${oneLine(err)})` };
+  }
+  if (table.numRows !== entry.rows) return { problem: `holds ${table.numRows} rows, expected ${entry.rows}` };
+  const fields = describeSchema(table.schema);
+  if (!sameSchema(manifest.schema, fields)) return { problem: `does not have the manifest's schema: ${schemaDiff(manifest.schema, fields)}` };
+  const row = table.getChild('row');
+  if (row && entry.rows > 0 && (row.get(0) !== entry.firstRow || row.get(entry.rows - 1) !== entry.firstRow + entry.rows - 1)) {
+    return { problem: `has column 'row' running ${String(row.get(0))}..${String(row.get(entry.rows - 1))}, expected ${entry.firstRow}..${entry.firstRow + entry.rows - 1}` };
+  }
+  return { table };
+}
+
+/** Reads and checks one shard; a bad shard is a CacheError naming it. */
+export async function readShard(dir: string, manifest: Manifest, index: number, options: Pick<ReadShardsOptions, 'verify'> = {}): Promise<ShardRead> {
+  const entry = manifest.shards[index];
+  if (!entry) throw new CacheError(`cache '${dir}' has ${manifest.shards.length} shards, expected an index below that, got ${index}`);
+  const result = await inspectShard(dir, manifest, index, options.verify ?? false);
+  if (result.problem !== undefined) throw new CacheError(`cache '${dir}' shard '${entry.file}' ${result.problem}; re-run \`kennis precompute\` to rewrite it`);
+  return { index, entry, table: result.table };
+}
+
+/** The shards of a cache in manifest order, one decoded table at a time. */
+export async function* readShards(dir: string, options: ReadShardsOptions = {}): AsyncGenerator<ShardRead> {
+  const manifest = options.manifest ?? (await readManifest(dir));
+  for (let i = 0; i < manifest.shards.length; i++) yield await readShard(dir, manifest, i, options);
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}

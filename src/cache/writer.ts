@@ -1,0 +1,279 @@
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type * as arrow from 'apache-arrow';
+import { CacheError } from '../errors/index.js';
+import { TARGET_COLUMNS } from '../targets/spec.js';
+import { isAtomicTempFile, isCode, sha256Bytes, sha256File, writeFileAtomic } from '../util/fs.js';
+import { manifestSchema, type Manifest, type ShardEntry } from './manifest.js';
+import { readManifest, writeManifest } from './manifest-io.js';
+import { acquireLock, type CacheLock } from './lock.js';
+import { MANIFEST_FILE, parseShardFileName, shardFileName } from './paths.js';
+import { describeSchema, encodeShard, type SchemaField } from './shard-io.js';
+import { sameSchema, schemaDiff } from './schema-check.js';
+
+/** A manifest before any shard exists; `schema` may be left for the first shard to define. */
+export type ManifestDraft = Omit<Manifest, 'shards' | 'complete' | 'schema'> & { schema?: Manifest['schema'] };
+
+/** Options of CacheWriter.open. */
+export interface CacheWriterOptions {
+  /** Receives one-line warnings: stale lock taken over, shards dropped or rewritten on resume. */
+  onWarning?: (message: string) => void;
+}
+
+interface Waiter { resolve: () => void; reject: (err: unknown) => void }
+
+/**
+ * Writes the shards of one cache directory, resumably. Shard i holds rows
+ * [i*shardRows, min((i+1)*shardRows, dataset.rows)). Shard files may be written concurrently
+ * and in any order, but each is recorded in manifest.json in index order, so the manifest's
+ * shard list is always a verified prefix that a later run resumes from.
+ */
+export class CacheWriter {
+  private failure: unknown;
+  private closed = false;
+  private readonly pending = new Set<number>();
+  private readonly waiters = new Map<number, Waiter>();
+
+  private constructor(readonly dir: string, private current: Manifest, private readonly lock: CacheLock) {}
+
+  /**
+   * Opens `dir` for writing: takes the lock, then either starts from the draft or resumes an
+   * existing manifest with the same key (keeping the longest prefix of shards whose size and
+   * sha256 still match, and deleting shard files the manifest does not list).
+   */
+  static async open(dir: string, draft: ManifestDraft, options: CacheWriterOptions = {}): Promise<CacheWriter> {
+    const warn = options.onWarning ?? (() => undefined);
+    const fresh = checkDraft(draft);
+    await mkdir(dir, { recursive: true });
+    const lock = await acquireLock(dir, warn);
+    try {
+      const manifest = await resumeOrStart(dir, fresh, warn);
+      await sweep(dir, manifest, warn);
+      return new CacheWriter(dir, manifest, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  /** The manifest as last written (read-only view). */
+  get manifest(): Readonly<Manifest> { return this.current; }
+
+  /** Whether the cache is marked complete (then nothing more can be written). */
+  get complete(): boolean { return this.current.complete; }
+
+  /** Rows held by the recorded shards. */
+  get completedRows(): number { return this.current.shards.reduce((n, s) => n + s.rows, 0); }
+
+  /** Number of shards the finished cache holds. */
+  get shardCount(): number { return Math.ceil(this.current.dataset.rows / this.current.shardRows); }
+
+  /** Index of the first shard not yet recorded: where a resumed run continues. */
+  nextShardIndex(): number { return this.current.shards.length; }
+
+  /** Dataset rows that shard `index` must hold. */
+  shardRange(index: number): { firstRow: number; rows: number } {
+    const firstRow = index * this.current.shardRows;
+    return { firstRow, rows: Math.max(0, Math.min(this.current.shardRows, this.current.dataset.rows - firstRow)) };
+  }
+
+  /**
+   * Encodes `table` as shard `index` and writes it atomically; resolves once the shard is
+   * recorded in the manifest, which waits for all lower shards. A failure while writing stops
+   * the writer (later shards are rejected) because the manifest could no longer grow as a prefix.
+   */
+  async writeShard(index: number, table: arrow.Table): Promise<ShardEntry> {
+    this.checkWritable(index, table);
+    this.pending.add(index);
+    try {
+      const format = this.current.shardFormat;
+      const file = shardFileName(index, format);
+      const fields = describeSchema(table.schema);
+      const bytes = encodeShard(table, format);
+      await writeFileAtomic(path.join(this.dir, file), bytes);
+      const entry: ShardEntry = { file, firstRow: this.shardRange(index).firstRow, rows: table.numRows, bytes: bytes.length, sha256: sha256Bytes(bytes) };
+      await this.turn(index);
+      await this.commit(index, entry, fields);
+      return entry;
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    } finally {
+      this.pending.delete(index);
+    }
+  }
+
+  /** Marks the cache complete (all rows written) and releases the lock. */
+  async finish(): Promise<Manifest> {
+    if (this.failure !== undefined) throw new CacheError(`cache writer for '${this.dir}' stopped after an earlier error; re-run to resume`);
+    if (this.pending.size > 0) throw new CacheError(`finish() called while shards ${[...this.pending].sort((a, b) => a - b).join(',')} of '${this.dir}' are still being written; await writeShard first`);
+    if (!this.closed && !this.current.complete) {
+      const rows = this.completedRows;
+      if (rows !== this.current.dataset.rows) {
+        throw new CacheError(`cache '${this.dir}' holds ${rows} of ${this.current.dataset.rows} rows; write shards ${this.nextShardIndex()}..${this.shardCount - 1} before finish()`);
+      }
+      const done = { ...this.current, complete: true };
+      await writeManifest(this.dir, done);
+      this.current = done;
+    }
+    await this.close();
+    return this.current;
+  }
+
+  /** Releases the lock without marking the cache complete (abort); pending shards are rejected. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.rejectWaiters(new CacheError(`cache writer for '${this.dir}' was closed before this shard was recorded; re-run to resume`));
+    }
+    await this.lock.release();
+  }
+
+  private checkWritable(index: number, table: arrow.Table): void {
+    const where = `shard ${index} of cache '${this.dir}'`;
+    if (this.closed) throw new CacheError(`${where}: the writer is closed; open the cache again to write more`);
+    if (this.current.complete) throw new CacheError(`${where}: the cache is already complete; use another cache dir to write a new one`);
+    if (this.failure !== undefined) throw new CacheError(`${where}: the writer stopped after an earlier error; re-run to resume`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.shardCount) {
+      throw new CacheError(`${where}: expected an index in 0..${this.shardCount - 1} (${this.current.dataset.rows} rows in shards of ${this.current.shardRows}), got ${index}`);
+    }
+    if (index < this.nextShardIndex()) throw new CacheError(`${where} is already written; resume at nextShardIndex() = ${this.nextShardIndex()}`);
+    if (this.pending.has(index)) throw new CacheError(`${where} is already being written`);
+    const { firstRow, rows } = this.shardRange(index);
+    if (table.numRows !== rows) throw new CacheError(`${where}: expected ${rows} rows (rows ${firstRow}..${firstRow + rows - 1}), got ${table.numRows}`);
+    const row = table.getChild('row');
+    if (row && (row.get(0) !== firstRow || row.get(rows - 1) !== firstRow + rows - 1)) {
+      throw new CacheError(`${where}: expected column 'row' to run ${firstRow}..${firstRow + rows - 1}, got ${String(row.get(0))}..${String(row.get(rows - 1))}`);
+    }
+  }
+
+  /** Resolves when every shard below `index` is recorded. */
+  private turn(index: number): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.stoppedError(index));
+    if (this.closed) return Promise.reject(new CacheError(`cache writer for '${this.dir}' was closed before shard ${index} was recorded; re-run to resume`));
+    if (index === this.nextShardIndex()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.set(index, { resolve, reject }));
+  }
+
+  private async commit(index: number, entry: ShardEntry, fields: SchemaField[]): Promise<void> {
+    let schema = this.current.schema;
+    if (schema.length === 0) {
+      checkColumns(this.current, fields, `shard ${index} of cache '${this.dir}'`);
+      schema = fields;
+    } else if (!sameSchema(schema, fields)) {
+      throw new CacheError(`shard ${index} of cache '${this.dir}': ${schemaDiff(schema, fields)}; every shard must have the manifest's schema`);
+    }
+    const next = { ...this.current, schema, shards: [...this.current.shards, entry] };
+    await writeManifest(this.dir, next);
+    this.current = next;
+    const waiter = this.waiters.get(index + 1);
+    if (waiter) {
+      this.waiters.delete(index + 1);
+      waiter.resolve();
+    }
+  }
+
+  private fail(err: unknown): void {
+    // an index-level mistake (checkWritable) never reaches here; any later error breaks the prefix
+    this.failure ??= err;
+    this.rejectWaiters(undefined);
+  }
+
+  private rejectWaiters(err: unknown): void {
+    for (const [index, waiter] of this.waiters) waiter.reject(err ?? this.stoppedError(index));
+    this.waiters.clear();
+  }
+
+  private stoppedError(index: number): CacheError {
+    const cause = this.failure instanceof Error ? this.failure.message : String(this.failure);
+    return new CacheError(`shard ${index} of cache '${this.dir}' was not recorded: the writer stopped after an earlier error (${cause}); re-run to resume`);
+  }
+}
+
+/** The draft as a valid empty manifest. */
+function checkDraft(draft: ManifestDraft): Manifest {
+  const parsed = manifestSchema.safeParse({ ...draft, schema: draft.schema ?? [], complete: false, shards: [] });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CacheError(`manifest draft does not fit the kennis manifest schema at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The manifest to continue from: the existing one (verified prefix) when its key matches. */
+async function resumeOrStart(dir: string, fresh: Manifest, warn: (m: string) => void): Promise<Manifest> {
+  try {
+    await stat(path.join(dir, MANIFEST_FILE));
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err;
+    await writeManifest(dir, fresh);
+    return fresh;
+  }
+  const old = await readManifest(dir);
+  for (const key of ['key', 'shardFormat', 'shardRows'] as const) {
+    if (old[key] !== fresh[key]) {
+      throw new CacheError(`cache '${dir}' was written with ${key} ${String(old[key])}, this run has ${String(fresh[key])}; use another cache dir or delete '${dir}'`);
+    }
+  }
+  if (old.dataset.rows !== fresh.dataset.rows) {
+    throw new CacheError(`cache '${dir}' was written for ${old.dataset.rows} rows, this run has ${fresh.dataset.rows}; use another cache dir or delete '${dir}'`);
+  }
+  if (fresh.schema.length > 0 && old.schema.length > 0 && !sameSchema(old.schema, fresh.schema)) {
+    throw new CacheError(`cache '${dir}': ${schemaDiff(old.schema, fresh.schema)}; use another cache dir or delete '${dir}'`);
+  }
+  const kept: ShardEntry[] = [];
+  for (const [i, entry] of old.shards.entries()) {
+    const problem = await resumeProblem(dir, old, i, entry);
+    if (problem) {
+      warn(`cache '${dir}': shard ${i} '${entry.file}' ${problem}; rewriting shards ${i}..${old.shards.length - 1}`);
+      break;
+    }
+    kept.push(entry);
+  }
+  const schema = old.schema.length > 0 ? old.schema : fresh.schema;
+  if (kept.length === old.shards.length && schema === old.schema) return old;
+  const resumed = { ...old, schema, complete: old.complete && kept.length === old.shards.length, shards: kept };
+  await writeManifest(dir, resumed);
+  return resumed;
+}
+
+/** Why a recorded shard cannot be kept on resume, or undefined when it can. */
+async function resumeProblem(dir: string, m: Manifest, i: number, entry: ShardEntry): Promise<string | undefined> {
+  if (entry.file !== shardFileName(i, m.shardFormat)) return `is not named ${shardFileName(i, m.shardFormat)}`;
+  if (entry.firstRow !== i * m.shardRows) return `starts at row ${entry.firstRow}, expected ${i * m.shardRows}`;
+  const expectedRows = Math.min(m.shardRows, m.dataset.rows - entry.firstRow);
+  if (entry.rows !== expectedRows) return `holds ${entry.rows} rows, expected ${expectedRows}`;
+  const full = path.join(dir, entry.file);
+  let size: number;
+  try {
+    size = (await stat(full)).size;
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return 'is missing';
+    throw err;
+  }
+  if (size !== entry.bytes) return `has ${size} bytes, expected ${entry.bytes}`;
+  if ((await sha256File(full)) !== entry.sha256) return 'does not match its sha256';
+  return undefined;
+}
+
+/** Deletes crash leftovers: temp files and shard files the manifest does not record. */
+async function sweep(dir: string, m: Manifest, warn: (msg: string) => void): Promise<void> {
+  const recorded = new Set(m.shards.map((s) => s.file));
+  for (const name of await readdir(dir)) {
+    const shard = parseShardFileName(name);
+    if (isAtomicTempFile(name) || (shard && !recorded.has(name))) {
+      if (shard) warn(`cache '${dir}': removing '${name}', which the manifest does not record (an interrupted write); it will be rewritten`);
+      await unlink(path.join(dir, name)).catch((e: unknown) => { if (!isCode(e, 'ENOENT')) throw e; });
+    }
+  }
+}
+
+/** The first shard must carry the columns the manifest promises. */
+function checkColumns(m: Manifest, fields: SchemaField[], where: string): void {
+  const names = new Set(fields.map((f) => f.name));
+  const wanted = [...m.dataset.inputColumns, ...(m.dataset.labelColumn ? [m.dataset.labelColumn] : []), ...TARGET_COLUMNS[m.targets.kind]];
+  const missing = wanted.filter((n) => !names.has(n));
+  if (missing.length > 0) {
+    throw new CacheError(`${where}: expected columns ${missing.map((n) => `'${n}'`).join(', ')} (inputs, label and ${m.targets.kind} targets), got ${[...names].join(', ')}`);
+  }
+}

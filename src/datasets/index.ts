@@ -1,0 +1,11 @@
+export type { BatchOptions, Dataset, Split } from './dataset.js';
+export { openDataset, BUILTIN_DATASETS, type DatasetSpec, type MnistSpec, type TextSpec, type FileSpec } from './open.js';
+export { openMnist, mnistSplitIndices, MNIST_ROWS, MNIST_PIXELS, MNIST_CLASSES, MNIST_SPLIT_SEED, MNIST_SPLIT_SIZES, type MnistOptions } from './mnist.js';
+export { openTextWindows, windowCount, BYTE_VOCAB, type TextWindowOptions } from './text-windows.js';
+export { loadTextCorpus, textSourceFiles, textSplitRange, TEXT_SEPARATOR, TEXT_SPLIT_FRACTIONS, type TextCorpus, type TextSourceName } from './text-sources.js';
+export { openFileDataset, type FileDatasetOptions } from './file.js';
+export { formatFromPath, type FileFormat } from './source.js';
+export type { ColumnDtype } from './columns.js';
+export { datasetFingerprint, sha256Hex, canonicalJson, FINGERPRINT_VERSION } from './fingerprint.js';
+export { SPLITS } from './checks.js';
+export { resolveRange, rangeBatches, rowVector, batchOf, type RowRange } from './batches.js';

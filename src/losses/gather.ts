@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs';
+import { TrainError, assert } from '../errors/index.js';
+
+/**
+ * Row-wise gathers over a [M,V] matrix without the gather gradient.
+ *
+ * tf.gather's gradient is UnsortedSegmentSum, which the wasm backend lacks. A one-hot product
+ * avoids it but costs M*k*V memory (and the tape keeps it until backprop), which is 4 GB for
+ * M=1024, k=20, V=50257. Instead we gather forward on the flattened matrix and give the op a
+ * custom gradient that scatters dy back with ScatterNd (present on cpu and wasm): O(M*k) in the
+ * forward, one dense [M,V] gradient in the backward (which the softmax gradient needs anyway).
+ */
+
+/** Flat indices row*V + id, so one 1-D gather/scatter serves all rows. */
+function flatIndices(ids: tf.Tensor2D, vocab: number): tf.Tensor2D {
+  const rows = ids.shape[0];
+  assert(rows * vocab < 2 ** 31, () => `expected rows*vocab < 2^31 for int32 indices, got ${rows}*${vocab}; split the batch`, TrainError);
+  const offsets = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32')), [rows, 1]);
+  return tf.add(tf.cast(ids, 'int32'), offsets);
+}
+
+/** x[m, ids[m, j]] as [M,k], any dtype, forward only (no gradient). */
+export function takeAlongRows(x: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [rows, vocab] = x.shape;
+    return tf.gather(tf.reshape(x, [rows * vocab]), flatIndices(ids, vocab)) as tf.Tensor2D;
+  });
+}
+
+/** x[m, ids[m, j]] as [M,k], differentiable in x on every backend (duplicate ids sum their gradients). */
+export function gatherAt(x: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [rows, vocab] = x.shape;
+    const k = ids.shape[1];
+    const flat = flatIndices(ids, vocab);
+    const op = tf.customGrad((xin: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([flat]);
+      return {
+        value: tf.gather(tf.reshape(xin, [rows * vocab]), flat),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+          const g = Array.isArray(dy) ? dy[0]! : dy;
+          return tf.reshape(tf.scatterND(tf.reshape(saved[0]!, [rows * k, 1]), tf.reshape(g, [rows * k]), [rows * vocab]), [rows, vocab]);
+        },
+      };
+    });
+    return op(x) as tf.Tensor2D;
+  });
+}
+
+/** Boolean [M,V]: true where column v is one of the row's ids. */
+export function membership(ids: tf.Tensor2D, vocab: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [rows, k] = ids.shape;
+    const ones = tf.ones([rows * k]);
+    const hits = tf.scatterND(tf.reshape(flatIndices(ids, vocab), [rows * k, 1]), ones, [rows * vocab]);
+    return tf.greater(tf.reshape(hits, [rows, vocab]), 0) as tf.Tensor2D;
+  });
+}

@@ -1,0 +1,55 @@
+import type { GraphProto, ModelProto, NodeProto } from './types.js';
+
+/** Subgraphs held in a node's attributes (Loop/Scan/If bodies). */
+export function subgraphsOf(node: NodeProto): GraphProto[] {
+  const out: GraphProto[] = [];
+  for (const a of node.attribute ?? []) {
+    if (a.g) out.push(a.g);
+    if (a.graphs) out.push(...a.graphs);
+  }
+  return out;
+}
+
+/** Every value name a graph and its subgraphs define or use (ONNX names must not clash across scopes). */
+export function graphValueNames(graph: GraphProto, into = new Set<string>()): Set<string> {
+  const add = (n: string | undefined): void => { if (n) into.add(n); };
+  for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) add(v.name);
+  for (const t of graph.initializer ?? []) add(t.name);
+  for (const s of graph.sparseInitializer ?? []) add(s.values?.name);
+  for (const node of graph.node ?? []) {
+    add(node.name);
+    node.input?.forEach(add);
+    node.output?.forEach(add);
+    for (const sub of subgraphsOf(node)) graphValueNames(sub, into);
+  }
+  return into;
+}
+
+/** Names a node reads, including outer-scope values its subgraphs read. */
+function nodeReads(node: NodeProto): string[] {
+  const reads = [...(node.input ?? [])];
+  for (const sub of subgraphsOf(node)) for (const inner of sub.node ?? []) reads.push(...nodeReads(inner));
+  return reads;
+}
+
+/**
+ * Removes nodes and initializers that no graph output depends on, so dropping an output also
+ * drops the work behind it. Graph inputs are kept: callers may still feed them.
+ */
+export function pruneToOutputs(graph: GraphProto): void {
+  const needed = new Set((graph.output ?? []).map((o) => o.name!));
+  const kept: NodeProto[] = [];
+  for (const node of [...(graph.node ?? [])].reverse()) {
+    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
+    kept.push(node);
+    for (const n of nodeReads(node)) needed.add(n);
+  }
+  graph.node = kept.reverse();
+  graph.initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name!));
+}
+
+/** The model's default-domain ('' or 'ai.onnx') opset version, or undefined when it imports none. */
+export function defaultOpset(model: ModelProto): number | undefined {
+  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return entry ? Number(entry.version ?? 0) : undefined;
+}

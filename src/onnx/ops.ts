@@ -1,0 +1,55 @@
+import { dataTypeOf, type ElemType } from './tensor.js';
+import type { GraphBuilder } from './builder.js';
+
+/**
+ * Small op emitters that hide opset differences (axes moved from attributes to inputs in
+ * opset 13 for ReduceSum/Squeeze/Unsqueeze and in opset 18 for the other reductions), so the
+ * same code can append to teachers exported at any opset >= 11.
+ */
+
+/** Reduction ops kennis emits. */
+export type ReduceOp = 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin' | 'ReduceLogSumExp' | 'ReduceProd';
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A reduction over `axes`; the axes go where the graph's opset expects them. */
+export function reduce(g: GraphBuilder, op: ReduceOp, x: string, axes: readonly number[], keepdims: boolean, name?: string): string {
+  const axesAsInput = op === 'ReduceSum' ? g.opset >= 13 : g.opset >= 18;
+  const keep = keepdims ? 1 : 0;
+  return axesAsInput
+    ? g.op(op, [x, g.int64s(axes, 'axes')], { keepdims: keep }, { name })
+    : g.op(op, [x], { axes: [...axes], keepdims: keep }, { name });
+}
+
+/** Inserts size-1 axes. */
+export function unsqueeze(g: GraphBuilder, x: string, axes: readonly number[]): string {
+  return g.opset >= 13 ? g.op('Unsqueeze', [x, g.int64s(axes, 'axes')]) : g.op('Unsqueeze', [x], { axes: [...axes] });
+}
+
+/** Removes size-1 axes. */
+export function squeeze(g: GraphBuilder, x: string, axes: readonly number[]): string {
+  return g.opset >= 13 ? g.op('Squeeze', [x, g.int64s(axes, 'axes')]) : g.op('Squeeze', [x], { axes: [...axes] });
+}
+
+/** x[start:end] along one axis (end undefined: to the end; negative indices count from the back). */
+export function slice(g: GraphBuilder, x: string, axis: number, start: number | string, end?: number | string): string {
+  const bound = (v: number | bigint | string, hint: string): string => (typeof v === 'string' ? v : g.int64s([v], hint));
+  return g.op('Slice', [x, bound(start, 'starts'), bound(end ?? INT64_MAX, 'ends'), g.int64s([axis], 'axes')]);
+}
+
+/** int64 [1] tensor holding x's size along `axis` (negative counts from the back). */
+export function dimOf(g: GraphBuilder, x: string, axis: number): string {
+  const shape = g.op('Shape', [x]);
+  return slice(g, shape, 0, axis, axis === -1 ? undefined : axis + 1);
+}
+
+/** Casts x to an element type. */
+export function cast(g: GraphBuilder, x: string, to: ElemType): string {
+  return g.op('Cast', [x], { to: dataTypeOf(to) });
+}
+
+/** x @ W (+ b): MatMul then Add. */
+export function matmulAdd(g: GraphBuilder, x: string, w: string, b?: string): string {
+  const y = g.op('MatMul', [x, w]);
+  return b ? g.op('Add', [y, b]) : y;
+}
