@@ -9,6 +9,8 @@ export interface CacheKeyInput {
   datasetFingerprint: string;
   /** The resolved soft-target description. */
   targetSpec: TargetSpec;
+  /** Anything else the cache's bytes depend on (teacher output name, shard format, ...); JSON-able. */
+  extra?: unknown;
 }
 
 /**
@@ -30,7 +32,11 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** The cache key: sha256 hex of canonicalJson({ datasetFingerprint, targetSpec, teacherSha256 }). */
+/**
+ * The cache key: sha256 hex of canonicalJson({ datasetFingerprint, targetSpec, teacherSha256 }),
+ * with an `extra` member only when input.extra is defined.
+ */
 export function cacheKey(input: CacheKeyInput): string {
-  return sha256Bytes(canonicalJson({ teacherSha256: input.teacherSha256, datasetFingerprint: input.datasetFingerprint, targetSpec: input.targetSpec }));
+  const { teacherSha256, datasetFingerprint, targetSpec, extra } = input;
+  return sha256Bytes(canonicalJson({ teacherSha256, datasetFingerprint, targetSpec, extra }));
 }

@@ -5,17 +5,26 @@ import { isCode, writeFileAtomic } from '../util/fs.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { MANIFEST_FILE, resolveShardPath } from './paths.js';
 
+/** Options of readManifest. */
+export interface ReadManifestOptions {
+  /** Resolve to undefined instead of throwing when there is no manifest.json (no cache yet). */
+  allowMissing?: boolean;
+}
+
 /**
  * Reads and validates `dir/manifest.json`. The manifest is untrusted input: besides the zod
  * schema, every shard file must be a plain name that stays inside `dir` (no absolute paths,
  * separators, `..`, or symlinks leading out). Errors are one-line CacheErrors.
  */
-export async function readManifest(dir: string): Promise<Manifest> {
+export async function readManifest(dir: string, options?: { allowMissing?: false }): Promise<Manifest>;
+export async function readManifest(dir: string, options: ReadManifestOptions): Promise<Manifest | undefined>;
+export async function readManifest(dir: string, options: ReadManifestOptions = {}): Promise<Manifest | undefined> {
   const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if (isCode(err, 'ENOENT') && options.allowMissing) return undefined;
     if (isCode(err, 'ENOENT')) throw new CacheError(`no cache at '${dir}': ${MANIFEST_FILE} is missing; run \`kennis precompute\` to create it`);
     throw new CacheError(`cannot read '${file}': ${(err as Error).message}`, { cause: err });
   }

@@ -14,6 +14,8 @@ export interface ReadShardsOptions {
   verify?: boolean;
   /** The cache's manifest if already read (otherwise it is read and validated from dir). */
   manifest?: Manifest;
+  /** Shard indexes to read, in this order (e.g. shuffled per epoch); default all in manifest order. */
+  order?: readonly number[];
 }
 
 /** One decoded shard. */
@@ -29,20 +31,25 @@ export interface ShardRead {
 /** A shard that could be read and checked, or what is wrong with it. */
 export type ShardInspection = { table: arrow.Table; problem?: undefined } | { table?: undefined; problem: string };
 
-/**
- * Reads shard `index` of a manifest and checks it against its entry: existence, size,
- * sha256 (when `hash`), decodability, row count, schema and the `row` column's range.
- */
-export async function inspectShard(dir: string, manifest: Manifest, index: number, hash: boolean): Promise<ShardInspection> {
+type Loaded = { bytes: Uint8Array; problem?: undefined } | { bytes?: undefined; problem: string };
+
+/** The file bytes of shard `index`, or why they cannot be read. */
+async function loadShard(dir: string, manifest: Manifest, index: number): Promise<Loaded> {
   const entry = manifest.shards[index]!;
   const full = await resolveShardPath(dir, entry.file, `shards[${index}]`);
-  let bytes: Uint8Array;
   try {
-    bytes = await readFile(full);
+    return { bytes: await readFile(full) };
   } catch (err) {
     if (isCode(err, 'ENOENT')) return { problem: 'is missing' };
     return { problem: `cannot be read (${(err as Error).message})` };
   }
+}
+
+/** Checks loaded shard bytes against the manifest entry and decodes them. */
+function checkShard(manifest: Manifest, index: number, loaded: Loaded, hash: boolean): ShardInspection {
+  if (loaded.problem !== undefined) return loaded;
+  const { bytes } = loaded;
+  const entry = manifest.shards[index]!;
   if (bytes.length !== entry.bytes) return { problem: `has ${bytes.length} bytes, expected ${entry.bytes}` };
   if (hash) {
     const sha = sha256Bytes(bytes);
@@ -64,19 +71,51 @@ export async function inspectShard(dir: string, manifest: Manifest, index: numbe
   return { table };
 }
 
-/** Reads and checks one shard; a bad shard is a CacheError naming it. */
-export async function readShard(dir: string, manifest: Manifest, index: number, options: Pick<ReadShardsOptions, 'verify'> = {}): Promise<ShardRead> {
-  const entry = manifest.shards[index];
-  if (!entry) throw new CacheError(`cache '${dir}' has ${manifest.shards.length} shards, expected an index below that, got ${index}`);
-  const result = await inspectShard(dir, manifest, index, options.verify ?? false);
+/**
+ * Reads shard `index` of a manifest and checks it against its entry: existence, size,
+ * sha256 (when `hash`), decodability, row count, schema and the `row` column's range.
+ */
+export async function inspectShard(dir: string, manifest: Manifest, index: number, hash: boolean): Promise<ShardInspection> {
+  return checkShard(manifest, index, await loadShard(dir, manifest, index), hash);
+}
+
+function checkIndex(dir: string, manifest: Manifest, index: number): ShardEntry {
+  const entry = Number.isInteger(index) ? manifest.shards[index] : undefined;
+  if (!entry) throw new CacheError(`cache '${dir}' has ${manifest.shards.length} shards, expected a shard index in 0..${manifest.shards.length - 1}, got ${index}`);
+  return entry;
+}
+
+function toRead(dir: string, index: number, entry: ShardEntry, result: ShardInspection): ShardRead {
   if (result.problem !== undefined) throw new CacheError(`cache '${dir}' shard '${entry.file}' ${result.problem}; re-run \`kennis precompute\` to rewrite it`);
   return { index, entry, table: result.table };
 }
 
-/** The shards of a cache in manifest order, one decoded table at a time. */
+/** Reads and checks one shard; a bad shard is a CacheError naming it. */
+export async function readShard(dir: string, manifest: Manifest, index: number, options: Pick<ReadShardsOptions, 'verify'> = {}): Promise<ShardRead> {
+  const entry = checkIndex(dir, manifest, index);
+  return toRead(dir, index, entry, await inspectShard(dir, manifest, index, options.verify ?? false));
+}
+
+/**
+ * The shards of a cache, one decoded table at a time, in manifest order or `options.order`.
+ * The next shard's file is read while the current one is consumed; a bad shard is a CacheError.
+ */
 export async function* readShards(dir: string, options: ReadShardsOptions = {}): AsyncGenerator<ShardRead> {
   const manifest = options.manifest ?? (await readManifest(dir));
-  for (let i = 0; i < manifest.shards.length; i++) yield await readShard(dir, manifest, i, options);
+  const order = options.order ?? manifest.shards.map((_, i) => i);
+  const entries = order.map((i) => checkIndex(dir, manifest, i));
+  const load = (n: number): Promise<Loaded> | undefined => {
+    if (n >= order.length) return undefined;
+    const p = loadShard(dir, manifest, order[n]!);
+    p.catch(() => undefined); // observed when awaited; a consumer that stops early must not see an unhandled rejection
+    return p;
+  };
+  let next = load(0);
+  for (let n = 0; n < order.length; n++) {
+    const loaded = await next!;
+    next = load(n + 1);
+    yield toRead(dir, order[n]!, entries[n]!, checkShard(manifest, order[n]!, loaded, options.verify ?? false));
+  }
 }
 
 function oneLine(err: unknown): string {

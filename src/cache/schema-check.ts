@@ -12,7 +12,7 @@ export function schemaDiff(expected: readonly SchemaField[], actual: readonly Sc
     const e = expected[i];
     const a = actual[i];
     if (!e) return `expected ${expected.length} columns, got extra column '${a!.name}' ${a!.type}`;
-    if (!a) return `expected column '${e.name}' ${e.type}, got no column ${i}`;
+    if (!a) return `expected column ${i} '${e.name}' ${e.type}, got only ${actual.length} columns`;
     if (e.name !== a.name || e.type !== a.type) return `expected column ${i} '${e.name}' ${e.type}, got '${a.name}' ${a.type}`;
   }
   return 'schemas are equal';

@@ -1,23 +1,25 @@
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as arrow from 'apache-arrow';
 import { CacheError } from '../errors/index.js';
 import { TARGET_COLUMNS } from '../targets/spec.js';
-import { isAtomicTempFile, isCode, sha256Bytes, sha256File, writeFileAtomic } from '../util/fs.js';
-import { manifestSchema, type Manifest, type ShardEntry } from './manifest.js';
-import { readManifest, writeManifest } from './manifest-io.js';
+import { sha256Bytes, writeFileAtomic } from '../util/fs.js';
+import type { Manifest, ShardEntry } from './manifest.js';
+import { writeManifest } from './manifest-io.js';
 import { acquireLock, type CacheLock } from './lock.js';
-import { MANIFEST_FILE, parseShardFileName, shardFileName } from './paths.js';
+import { shardFileName } from './paths.js';
+import { checkDraft, resumeOrStart, sweep, type ManifestDraft, type ResumeCheck } from './resume.js';
 import { describeSchema, encodeShard, type SchemaField } from './shard-io.js';
 import { sameSchema, schemaDiff } from './schema-check.js';
 
-/** A manifest before any shard exists; `schema` may be left for the first shard to define. */
-export type ManifestDraft = Omit<Manifest, 'shards' | 'complete' | 'schema'> & { schema?: Manifest['schema'] };
+export type { ManifestDraft, ResumeCheck } from './resume.js';
 
 /** Options of CacheWriter.open. */
 export interface CacheWriterOptions {
   /** Receives one-line warnings: stale lock taken over, shards dropped or rewritten on resume. */
   onWarning?: (message: string) => void;
+  /** How recorded shards are checked before resuming: full sha256 (default) or file size only. */
+  resumeCheck?: ResumeCheck;
 }
 
 interface Waiter { resolve: () => void; reject: (err: unknown) => void }
@@ -47,7 +49,7 @@ export class CacheWriter {
     await mkdir(dir, { recursive: true });
     const lock = await acquireLock(dir, warn);
     try {
-      const manifest = await resumeOrStart(dir, fresh, warn);
+      const manifest = await resumeOrStart(dir, fresh, warn, options.resumeCheck ?? 'sha256');
       await sweep(dir, manifest, warn);
       return new CacheWriter(dir, manifest, lock);
     } catch (err) {
@@ -67,6 +69,9 @@ export class CacheWriter {
 
   /** Number of shards the finished cache holds. */
   get shardCount(): number { return Math.ceil(this.current.dataset.rows / this.current.shardRows); }
+
+  /** The recorded shards, in index order. */
+  shards(): readonly ShardEntry[] { return this.current.shards; }
 
   /** Index of the first shard not yet recorded: where a resumed run continues. */
   nextShardIndex(): number { return this.current.shards.length; }
@@ -187,84 +192,6 @@ export class CacheWriter {
   private stoppedError(index: number): CacheError {
     const cause = this.failure instanceof Error ? this.failure.message : String(this.failure);
     return new CacheError(`shard ${index} of cache '${this.dir}' was not recorded: the writer stopped after an earlier error (${cause}); re-run to resume`);
-  }
-}
-
-/** The draft as a valid empty manifest. */
-function checkDraft(draft: ManifestDraft): Manifest {
-  const parsed = manifestSchema.safeParse({ ...draft, schema: draft.schema ?? [], complete: false, shards: [] });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new CacheError(`manifest draft does not fit the kennis manifest schema at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
-/** The manifest to continue from: the existing one (verified prefix) when its key matches. */
-async function resumeOrStart(dir: string, fresh: Manifest, warn: (m: string) => void): Promise<Manifest> {
-  try {
-    await stat(path.join(dir, MANIFEST_FILE));
-  } catch (err) {
-    if (!isCode(err, 'ENOENT')) throw err;
-    await writeManifest(dir, fresh);
-    return fresh;
-  }
-  const old = await readManifest(dir);
-  for (const key of ['key', 'shardFormat', 'shardRows'] as const) {
-    if (old[key] !== fresh[key]) {
-      throw new CacheError(`cache '${dir}' was written with ${key} ${String(old[key])}, this run has ${String(fresh[key])}; use another cache dir or delete '${dir}'`);
-    }
-  }
-  if (old.dataset.rows !== fresh.dataset.rows) {
-    throw new CacheError(`cache '${dir}' was written for ${old.dataset.rows} rows, this run has ${fresh.dataset.rows}; use another cache dir or delete '${dir}'`);
-  }
-  if (fresh.schema.length > 0 && old.schema.length > 0 && !sameSchema(old.schema, fresh.schema)) {
-    throw new CacheError(`cache '${dir}': ${schemaDiff(old.schema, fresh.schema)}; use another cache dir or delete '${dir}'`);
-  }
-  const kept: ShardEntry[] = [];
-  for (const [i, entry] of old.shards.entries()) {
-    const problem = await resumeProblem(dir, old, i, entry);
-    if (problem) {
-      warn(`cache '${dir}': shard ${i} '${entry.file}' ${problem}; rewriting shards ${i}..${old.shards.length - 1}`);
-      break;
-    }
-    kept.push(entry);
-  }
-  const schema = old.schema.length > 0 ? old.schema : fresh.schema;
-  if (kept.length === old.shards.length && schema === old.schema) return old;
-  const resumed = { ...old, schema, complete: old.complete && kept.length === old.shards.length, shards: kept };
-  await writeManifest(dir, resumed);
-  return resumed;
-}
-
-/** Why a recorded shard cannot be kept on resume, or undefined when it can. */
-async function resumeProblem(dir: string, m: Manifest, i: number, entry: ShardEntry): Promise<string | undefined> {
-  if (entry.file !== shardFileName(i, m.shardFormat)) return `is not named ${shardFileName(i, m.shardFormat)}`;
-  if (entry.firstRow !== i * m.shardRows) return `starts at row ${entry.firstRow}, expected ${i * m.shardRows}`;
-  const expectedRows = Math.min(m.shardRows, m.dataset.rows - entry.firstRow);
-  if (entry.rows !== expectedRows) return `holds ${entry.rows} rows, expected ${expectedRows}`;
-  const full = path.join(dir, entry.file);
-  let size: number;
-  try {
-    size = (await stat(full)).size;
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return 'is missing';
-    throw err;
-  }
-  if (size !== entry.bytes) return `has ${size} bytes, expected ${entry.bytes}`;
-  if ((await sha256File(full)) !== entry.sha256) return 'does not match its sha256';
-  return undefined;
-}
-
-/** Deletes crash leftovers: temp files and shard files the manifest does not record. */
-async function sweep(dir: string, m: Manifest, warn: (msg: string) => void): Promise<void> {
-  const recorded = new Set(m.shards.map((s) => s.file));
-  for (const name of await readdir(dir)) {
-    const shard = parseShardFileName(name);
-    if (isAtomicTempFile(name) || (shard && !recorded.has(name))) {
-      if (shard) warn(`cache '${dir}': removing '${name}', which the manifest does not record (an interrupted write); it will be rewritten`);
-      await unlink(path.join(dir, name)).catch((e: unknown) => { if (!isCode(e, 'ENOENT')) throw e; });
-    }
   }
 }
 

@@ -15,7 +15,12 @@ export function readJsonl(bytes: Uint8Array, path: string): SourceTable {
   const rows: Record<string, Json>[] = [];
   const lines: number[] = [];
   const names = new Set<string>();
-  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new DatasetError(`${path}: not valid UTF-8; JSONL files must be UTF-8 text (or set dataset.format)`);
+  }
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '') return;

@@ -46,7 +46,7 @@ export function topkBuckets(
     }
     const lseS = tf.logSumExp(zs, 1, true);
     const top = tf.sub(gatherAt(zs, ids), lseS);
-    const outside = tf.where(membership(ids, vocab), tf.scalar(NEG_BIG), zs);
+    const outside = tf.where<tf.Tensor>(membership(ids, vocab), tf.scalar(NEG_BIG), zs);
     const ghostS = tf.sub(tf.logSumExp(outside, 1, true), lseS);
     const ghostT = teacherGhostLogit(teacherTopLogits, teacherLse, vocab, temperature);
     return {
@@ -56,13 +56,22 @@ export function topkBuckets(
   });
 }
 
+/**
+ * Tail masses below this many float32 ulps of |lse| are rounding noise of the stored values (the
+ * tail is 1 - exp(lseTop - lse), a difference of two float32 numbers) and count as exactly 0:
+ * tempering at T > 1 would otherwise blow a 1e-7 noise tail up to a visible ghost bucket.
+ */
+export const TAIL_NOISE_ULPS = 8;
+
 /** The teacher ghost bucket's logit at temperature T [M,1], under the equal-share tail rule. */
 function teacherGhostLogit(z: tf.Tensor2D, lse: tf.Tensor1D, vocab: number, temperature: number): tf.Tensor2D {
   const [rows, k] = z.shape;
   if (k >= vocab) return tf.fill([rows, 1], -Infinity);
   // log(tail) = lse + log(1 - exp(lseTop - lse)); expm1 avoids a second cancellation
-  const d = tf.minimum(tf.sub(tf.logSumExp(z, 1), lse), 0);
-  const logTail = tf.add(lse, tf.log(tf.neg(tf.expm1(d))));
+  const d = tf.sub(tf.logSumExp(z, 1), lse);
+  const noise = tf.mul(tf.maximum(tf.abs(lse), 1), TAIL_NOISE_ULPS * 2 ** -24);
+  const tail = tf.where(tf.less(tf.neg(d), noise), tf.zerosLike(d), tf.neg(tf.expm1(d)));
+  const logTail = tf.add(lse, tf.log(tail));
   const logCount = Math.log(vocab - k);
   return tf.reshape(tf.add(tf.div(tf.sub(logTail, logCount), temperature), logCount), [rows, 1]);
 }
@@ -78,11 +87,18 @@ export function sampledForwardKl(studentLogits: tf.Tensor2D, ids: tf.Tensor2D, c
     const zs = tf.div(studentLogits, temperature) as tf.Tensor2D;
     const ls = tf.sub(gatherAt(zs, ids), tf.logSumExp(zs, 1, true));
     const c = tf.maximum(tf.cast(counts, 'float32'), 0);
-    const q = tf.div(c, tf.maximum(tf.sum(c, 1, true), 1e-30));
-    const same = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), 'float32');
-    const merged = tf.sum(tf.mul(same, tf.expandDims(q, 1)), 2);
+    const q = tf.div(c, tf.maximum(tf.sum(c, 1, true), 1e-30)) as tf.Tensor2D;
+    const merged = mergeDuplicates(ids, q);
     const drawn = tf.greater(q, 0);
     const logQ = tf.log(tf.where(drawn, merged, tf.onesLike(merged)));
     return tf.sum(tf.mul(q, tf.sub(tf.where(drawn, logQ, ls), ls)), 1) as tf.Tensor1D;
+  });
+}
+
+/** For each entry j, the sum of values[m, j'] over entries j' with the same id (M*n*n work). */
+export function mergeDuplicates(ids: tf.Tensor2D, values: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const same = tf.cast(tf.equal(tf.expandDims(ids, 2), tf.expandDims(ids, 1)), 'float32');
+    return tf.sum(tf.mul(same, tf.expandDims(values, 1)), 2) as tf.Tensor2D;
   });
 }

@@ -21,12 +21,20 @@ export const NEG_BIG = -1e30;
  */
 export const REVERSE_LOG_FLOOR = -126 * Math.LN2;
 
-/** KL(p || q) per row, p given by lp: sum over p > 0 of p (lp - lq). */
-function kl(lp: tf.Tensor, lq: tf.Tensor): tf.Tensor {
+/**
+ * KL(p || q) per row with p the teacher (lp may be -Infinity): sum over p > 0 of p (lp - lq).
+ * The p > 0 test has no gradient, which is fine because it only reads the teacher.
+ */
+function klFromTeacher(lp: tf.Tensor, lq: tf.Tensor): tf.Tensor {
   const p = tf.exp(lp);
   // where p = 0 use lq in place of lp so the difference is 0 and never -Inf - x
   const diff = tf.sub(tf.where(tf.greater(p, 0), lp, lq), lq);
   return tf.sum(tf.mul(p, diff), -1);
+}
+
+/** KL(p || q) per row with p the student: lp and lq both finite, so no guard is needed. */
+function klFromStudent(lp: tf.Tensor, lq: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, lq)), -1);
 }
 
 /** log(exp(a) + exp(b)) elementwise; exact when one side is -Infinity. */
@@ -41,18 +49,18 @@ export function bucketDivergence(lt: tf.Tensor, ls: tf.Tensor, divergence: Diver
   return tf.tidy(() => {
     switch (divergence) {
       case 'forward_kl':
-        return kl(lt, ls) as tf.Tensor1D;
+        return klFromTeacher(lt, ls) as tf.Tensor1D;
       case 'reverse_kl':
-        return kl(ls, tf.maximum(lt, REVERSE_LOG_FLOOR)) as tf.Tensor1D;
+        return klFromStudent(ls, tf.maximum(lt, REVERSE_LOG_FLOOR)) as tf.Tensor1D;
       case 'symmetric': {
-        const fwd = tf.mul(kl(lt, ls), beta);
-        const rev = tf.mul(kl(ls, tf.maximum(lt, REVERSE_LOG_FLOOR)), 1 - beta);
+        const fwd = tf.mul(klFromTeacher(lt, ls), beta);
+        const rev = tf.mul(klFromStudent(ls, tf.maximum(lt, REVERSE_LOG_FLOOR)), 1 - beta);
         return tf.add(fwd, rev) as tf.Tensor1D;
       }
       case 'jsd': {
         // generalized JSD at beta = 0.5: 0.5 KL(p || m) + 0.5 KL(q || m), m = 0.5 p + 0.5 q
         const lm = tf.add(logAddExp(lt, ls), Math.log(0.5));
-        return tf.mul(tf.add(kl(lt, lm), kl(ls, lm)), 0.5) as tf.Tensor1D;
+        return tf.mul(tf.add(klFromTeacher(lt, lm), klFromStudent(ls, lm)), 0.5) as tf.Tensor1D;
       }
     }
   });

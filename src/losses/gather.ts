@@ -23,7 +23,7 @@ function flatIndices(ids: tf.Tensor2D, vocab: number): tf.Tensor2D {
 export function takeAlongRows(x: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const [rows, vocab] = x.shape;
-    return tf.gather(tf.reshape(x, [rows * vocab]), flatIndices(ids, vocab)) as tf.Tensor2D;
+    return tf.reshape<tf.Rank.R2>(tf.gather(tf.reshape<tf.Rank.R1>(x, [rows * vocab]), flatIndices(ids, vocab)), [rows, ids.shape[1]]);
   });
 }
 
@@ -33,17 +33,16 @@ export function gatherAt(x: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D {
     const [rows, vocab] = x.shape;
     const k = ids.shape[1];
     const flat = flatIndices(ids, vocab);
-    const op = tf.customGrad((xin: tf.Tensor, save: tf.GradSaveFunc) => {
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xin, save] = args as [tf.Tensor, tf.GradSaveFunc];
       save([flat]);
       return {
-        value: tf.gather(tf.reshape(xin, [rows * vocab]), flat),
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const g = Array.isArray(dy) ? dy[0]! : dy;
-          return tf.reshape(tf.scatterND(tf.reshape(saved[0]!, [rows * k, 1]), tf.reshape(g, [rows * k]), [rows * vocab]), [rows, vocab]);
-        },
+        value: tf.reshape<tf.Rank.R2>(tf.gather(tf.reshape<tf.Rank.R1>(xin, [rows * vocab]), flat), [rows, k]),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tf.reshape(tf.scatterND(tf.reshape(saved[0]!, [rows * k, 1]), tf.reshape(dy, [rows * k]), [rows * vocab]), [rows, vocab]),
       };
     });
-    return op(x) as tf.Tensor2D;
+    return op(x);
   });
 }
 

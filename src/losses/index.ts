@@ -7,4 +7,5 @@ export { meanOf, type MaskedSum } from './mask.js';
 export { kdMetrics, kdMetricsSum, type KdMetrics, type KdMetricsSum, type KdMetricsOptions } from './metrics.js';
 export { gatherAt, takeAlongRows } from './gather.js';
 export { REVERSE_LOG_FLOOR } from './divergence.js';
+export { TAIL_NOISE_ULPS } from './buckets.js';
 export { klDivergence, distillationLoss, type LogitRows, type KlDivergenceOptions, type DistillationLossOptions } from './plain.js';

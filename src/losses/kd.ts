@@ -49,8 +49,9 @@ export function distillRows(logits: tf.Tensor2D, teacher: TeacherTargets, keep: 
         assert(teacher.ids.rank === 2 && teacher.ids.shape[0] === rows,
           () => `expected sampled ids of shape [${rows}, n], got [${teacher.ids.shape}]`, TrainError);
         expectShape(teacher.counts, teacher.ids.shape, 'sample counts');
-        const ids = keepRows(tf.cast(teacher.ids, 'int32'), keep, 0) as tf.Tensor2D;
         const counts = keepRows(tf.cast(teacher.counts, 'float32'), keep, 0) as tf.Tensor2D;
+        // padding entries (count 0) may carry any id, e.g. -1: point them at a valid column
+        const ids = tf.where<tf.Tensor>(tf.greater(counts, 0), tf.cast(teacher.ids, 'int32'), tf.scalar(0, 'int32')) as tf.Tensor2D;
         return sampledForwardKl(logits, ids, counts, T);
       }
     }
@@ -67,7 +68,8 @@ function crossEntropyRows(logits: tf.Tensor2D, labels: tf.Tensor, keep: tf.Tenso
   });
 }
 
-function checkLogits(logits: tf.Tensor): void {
+/** Asserts student logits are [M,V]. */
+export function checkLogits(logits: tf.Tensor): void {
   assert(logits.rank === 2, () => `expected student logits of shape [M, V], got [${logits.shape}]; flatten batch and positions first`, TrainError);
 }
 
@@ -105,7 +107,8 @@ export function hardLabelLossSum(studentLogits: tf.Tensor, labels: tf.Tensor, ma
   checkLogits(studentLogits);
   return tf.tidy(() => {
     const keep = rowMask(mask, studentLogits.shape[0]!);
-    return maskedSum(crossEntropyRows(studentRows(studentLogits, keep), labels, keep), keep);
+    const s = maskedSum(crossEntropyRows(studentRows(studentLogits, keep), labels, keep), keep);
+    return { sum: s.sum, count: s.count };
   });
 }
 

@@ -22,7 +22,7 @@ export function rowMask(mask: tf.Tensor, rows: number): tf.Tensor1D {
 export function keepRows<T extends tf.Tensor>(x: T, keep: tf.Tensor1D, fill: number): T {
   return tf.tidy(() => {
     const shape = [x.shape[0]!, ...x.shape.slice(1).map(() => 1)];
-    return tf.where(tf.reshape(keep, shape), x, tf.scalar(fill, x.dtype)) as T;
+    return tf.where<tf.Tensor>(tf.reshape(keep, shape), x, tf.scalar(fill, x.dtype)) as T;
   });
 }
 

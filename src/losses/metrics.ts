@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { mergeDuplicates } from './buckets.js';
 import { takeAlongRows } from './gather.js';
-import { distillRows } from './kd.js';
+import { checkLogits, distillRows } from './kd.js';
 import { keepRows, maskedSum, rowMask } from './mask.js';
 import { resolveDistill, type TeacherTargets, type TopkTail } from './options.js';
 
@@ -32,16 +33,20 @@ export interface KdMetricsOptions {
 function teacherTop1(teacher: TeacherTargets, keep: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     if (teacher.kind === 'full') return tf.argMax(teacher.logits, 1) as tf.Tensor1D;
-    const scores = teacher.kind === 'topk' ? teacher.logits : teacher.counts;
-    const rows = scores.shape[0]!;
+    const raw = keepRows(tf.cast(teacher.ids, 'int32'), keep, 0) as tf.Tensor2D;
+    // sampled padding entries (count 0) may carry any id, e.g. -1
+    const ids = teacher.kind === 'topk' ? raw : tf.where(tf.greater(teacher.counts, 0), raw, tf.zerosLike(raw)) as tf.Tensor2D;
+    const rows = ids.shape[0];
+    // the mode of the draws: duplicate ids pool their counts
+    const scores = teacher.kind === 'topk' ? teacher.logits : mergeDuplicates(ids, tf.cast(teacher.counts, 'float32') as tf.Tensor2D);
     const best = tf.reshape(tf.argMax(scores, 1), [rows, 1]) as tf.Tensor2D;
-    const ids = keepRows(tf.cast(teacher.ids, 'int32'), keep, 0) as tf.Tensor2D;
     return tf.reshape(takeAlongRows(ids, best), [rows]) as tf.Tensor1D;
   });
 }
 
 /** Top-1 agreement and KL to the teacher at T=1, as sums with the count. */
 export function kdMetricsSum(studentLogits: tf.Tensor, teacher: TeacherTargets, mask: tf.Tensor, options: KdMetricsOptions = {}): KdMetricsSum {
+  checkLogits(studentLogits);
   const o = resolveDistill({ temperature: 1, divergence: 'forward_kl', tail: options.tail ?? 'ghost' }, teacher.kind);
   return tf.tidy(() => {
     const keep = rowMask(mask, studentLogits.shape[0]!);

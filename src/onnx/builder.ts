@@ -96,8 +96,8 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declares a graph input; a string dim is dynamic (dim_param). */
-  input(name: string, elem: ElemType, dims: readonly Dim[]): string {
+  /** Declares a graph input; a string dim is dynamic (dim_param), undefined dims: unknown rank. */
+  input(name: string, elem: ElemType, dims?: readonly Dim[]): string {
     (this.graph.input ??= []).push(tensorValueInfo(this.claim(name, 'input'), elem, dims));
     return name;
   }
@@ -115,13 +115,17 @@ export class GraphBuilder {
 
   /** Adds a named initializer (weights), stored as little-endian raw_data. */
   initializer(name: string, data: TensorArray, dims: readonly number[], elem?: ElemType): string {
-    (this.graph.initializer ??= []).push(tensorFromArray(this.claim(name, 'initializer'), data, dims, elem));
+    const tensor = tensorFromArray(name, data, dims, elem);
+    this.claim(name, 'initializer');
+    (this.graph.initializer ??= []).push(tensor);
     return name;
   }
 
   /** Adds an initializer under a fresh unique name derived from `hint`. */
   constant(data: TensorArray, dims: readonly number[], hint = 'const', elem?: ElemType): string {
-    return this.initializer(this.uniqueName(hint), data, dims, elem);
+    const name = this.uniqueName(hint);
+    (this.graph.initializer ??= []).push(tensorFromArray(name, data, dims, elem));
+    return name;
   }
 
   /** int64 1-D constant (shapes, axes, starts/ends). */
@@ -129,9 +133,11 @@ export class GraphBuilder {
     return this.constant(BigInt64Array.from(values, (v) => BigInt(v)), [values.length], hint);
   }
 
-  /** 0-D constant of the given element type (int64 values may be given as numbers). */
-  scalar(value: number, elem: ElemType = 'float32', hint = 'scalar'): string {
-    const data = elem === 'int64' ? BigInt64Array.of(BigInt(value)) : elem === 'int32' ? Int32Array.of(value) : Float32Array.of(value);
+  /** 0-D constant: float32 (default), float64, int32 or int64. */
+  scalar(value: number, elem: 'float32' | 'float64' | 'int32' | 'int64' = 'float32', hint = 'scalar'): string {
+    const data = elem === 'int64' ? BigInt64Array.of(BigInt(value))
+      : elem === 'int32' ? Int32Array.of(value)
+        : elem === 'float64' ? Float64Array.of(value) : Float32Array.of(value);
     return this.constant(data, [], hint);
   }
 

@@ -4,16 +4,21 @@
  * not listed here (e.g. device configurations) survive a round trip as unknown fields.
  * Enum-typed fields are declared int32 (same varint wire format) so values stay plain numbers.
  */
-type FieldJson = { type: string; id: number; rule?: 'repeated'; options?: { packed: boolean } };
+import type protobuf from 'protobufjs';
+
+type FieldJson = protobuf.IField;
 
 const f = (type: string, id: number): FieldJson => ({ type, id });
 const r = (type: string, id: number): FieldJson => ({ type, id, rule: 'repeated' });
 // onnx.proto marks the numeric data arrays of TensorProto [packed = true]; others are proto2-unpacked.
 const packed = (type: string, id: number): FieldJson => ({ type, id, rule: 'repeated', options: { packed: true } });
 
-const message = (fields: Record<string, FieldJson>, nested?: Record<string, unknown>) => (nested ? { fields, nested } : { fields });
+// Each type must say proto2 itself: protobufjs treats JSON descriptors as proto3 by default, which
+// would drop explicitly set defaults such as dim_value = 0 and write repeated scalars packed.
+const message = (fields: Record<string, FieldJson>, nested?: Record<string, protobuf.IType>): protobuf.IType =>
+  (nested ? { edition: 'proto2', fields, nested } : { edition: 'proto2', fields });
 
-export const ONNX_SCHEMA = {
+export const ONNX_SCHEMA: protobuf.INamespace = {
   nested: {
     onnx: {
       nested: {

@@ -5,9 +5,7 @@ import type { ModelProto } from './types.js';
 
 const root = protobuf.Root.fromJSON(ONNX_SCHEMA);
 const ModelType = root.lookupType('onnx.ModelProto');
-const Long = protobuf.util.Long;
-const MAX_SAFE = Long.fromNumber(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = Long.fromNumber(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 type Obj = Record<string, unknown> & { $unknowns?: Uint8Array[] };
 
@@ -39,10 +37,10 @@ function withUnknowns(out: Obj, unknowns: Uint8Array[] | undefined): Obj {
 function fromWire(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  if (Long.isLong(v)) {
-    const l = v as InstanceType<typeof Long>;
-    const safe = l.unsigned ? l.lessThanOrEqual(MAX_SAFE.toUnsigned()) : l.lessThanOrEqual(MAX_SAFE) && l.greaterThanOrEqual(MIN_SAFE);
-    return safe ? l.toNumber() : BigInt(l.toString());
+  if (isLong(v)) {
+    const bits = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+    const big = v.unsigned ? bits : BigInt.asIntN(64, bits);
+    return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
   }
   if (Array.isArray(v)) return v.map(fromWire);
   const out: Obj = {};
@@ -54,9 +52,17 @@ function fromWire(v: unknown): unknown {
   return withUnknowns(out, (v as Obj).$unknowns);
 }
 
-/** Plain object -> what the protobufjs encoder accepts: bigint -> Long (it would silently write 0). */
+function isLong(v: object): v is protobuf.Long {
+  const l = v as Partial<protobuf.Long>;
+  return typeof l.low === 'number' && typeof l.high === 'number' && typeof l.unsigned === 'boolean';
+}
+
+/** Plain object -> what the protobufjs encoder accepts: bigint -> {low, high} bits (a raw bigint would be written as 0). */
 function toWire(v: unknown): unknown {
-  if (typeof v === 'bigint') return Long.fromString(v.toString(), v >= 2n ** 63n);
+  if (typeof v === 'bigint') {
+    const bits = BigInt.asUintN(64, v);
+    return { low: Number(bits & 0xffffffffn) | 0, high: Number(bits >> 32n) | 0, unsigned: v >= 0n };
+  }
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
   if (Array.isArray(v)) return v.map(toWire);
   const out: Obj = {};

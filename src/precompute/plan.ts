@@ -9,7 +9,7 @@ import { cacheKey, type TensorSignature } from '../cache/index.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import { resolveFrom } from '../recipe/index.js';
 import { idDtypeFor, type TargetSpec } from '../targets/index.js';
-import { datasetSpecOf } from './dataset-spec.js';
+import { datasetSpecOf } from '../recipe/index.js';
 
 /** Everything precompute decides before running the teacher. */
 export interface PrecomputePlan {

@@ -48,6 +48,12 @@ export const datasetSchema = z.object({
   columns: z.record(z.string(), z.string()).optional(),
   /** File datasets: the hard-label column. */
   label: z.string().optional(),
+  /** File datasets: a string column whose values name each row's split. */
+  split_column: z.string().optional(),
+  /** File datasets: output column -> element type (float32, int32, ...). */
+  dtypes: z.record(z.string(), z.enum(['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32'])).optional(),
+  /** File datasets: number of classes; default max(label) + 1. */
+  num_classes: z.number().int().positive().optional(),
 }).strict();
 
 export const targetsSchema = z.object({

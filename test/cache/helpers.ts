@@ -1,4 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
+import { after } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as arrow from 'apache-arrow';
@@ -6,9 +7,15 @@ import { cacheKey, type ManifestDraft } from '../../src/cache/index.js';
 import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
 import { Rng } from '../../src/util/rng.js';
 
-/** A fresh temp directory for one test. */
-export function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), `kennis-${prefix}-`));
+const created: string[] = [];
+
+/** A fresh temp directory for one test, removed when the test file ends. */
+export async function tempDir(prefix: string): Promise<string> {
+  // registered lazily so that scripts importing these helpers outside the test runner do not start it
+  if (created.length === 0) after(() => Promise.all(created.map((d) => rm(d, { recursive: true, force: true }))));
+  const dir = await mkdtemp(path.join(os.tmpdir(), `kennis-${prefix}-`));
+  created.push(dir);
+  return dir;
 }
 
 /** float64 value of binary16 bits from the IEEE 754 definition (an independent reference). */
@@ -72,5 +79,77 @@ export function classDraft(rows: number, shardRows: number, shardFormat: 'parque
     shardRows,
     tool: { name: 'kennis', version: '0.1.0' },
     createdAt: '2024-01-01T00:00:00.000Z',
+  };
+}
+
+export const SEQ = 4;
+export const VOCAB = 40;
+export const TOPK = 3;
+
+/** Source arrays of a per-token top-k shard; `full` is the teacher's float64 logits before top-k. */
+export interface SeqTopkRows {
+  inputIds: Int32Array;
+  labels: Int32Array;
+  row: Int32Array;
+  full: Float64Array;
+  topkIds: Uint8Array;
+  topkLogits: Uint16Array;
+  logsumexp: Float32Array;
+}
+
+/** Deterministic rows of a byte-level LM cache with top-k targets; some labels are -100 (ignored). */
+export function seqTopkRows(first: number, n: number, toHalf: (x: Float32Array) => Uint16Array): SeqTopkRows {
+  const P = n * SEQ;
+  const r: SeqTopkRows = {
+    inputIds: new Int32Array(P), labels: new Int32Array(P), row: new Int32Array(n), full: new Float64Array(P * VOCAB),
+    topkIds: new Uint8Array(P * TOPK), topkLogits: new Uint16Array(P * TOPK), logsumexp: new Float32Array(P),
+  };
+  const logits32 = new Float32Array(P * TOPK);
+  for (let i = 0; i < n; i++) {
+    const rng = Rng.derive(13, first + i);
+    r.row[i] = first + i;
+    for (let t = 0; t < SEQ; t++) {
+      const p = i * SEQ + t;
+      r.inputIds[p] = rng.int(VOCAB);
+      for (let v = 0; v < VOCAB; v++) r.full[p * VOCAB + v] = rng.normal() * 3;
+      const order = Array.from({ length: VOCAB }, (_, v) => v).sort((a, b) => r.full[p * VOCAB + b]! - r.full[p * VOCAB + a]!);
+      // a teacher that is right about 3 times in 4, with one ignored position per row
+      r.labels[p] = t === SEQ - 1 ? -100 : rng.next() < 0.75 ? order[0]! : order[1 + rng.int(VOCAB - 1)]!;
+      let max = -Infinity;
+      for (let v = 0; v < VOCAB; v++) max = Math.max(max, r.full[p * VOCAB + v]!);
+      let s = 0;
+      for (let v = 0; v < VOCAB; v++) s += Math.exp(r.full[p * VOCAB + v]! - max);
+      r.logsumexp[p] = max + Math.log(s);
+      for (let j = 0; j < TOPK; j++) {
+        r.topkIds[p * TOPK + j] = order[j]!;
+        logits32[p * TOPK + j] = r.full[p * VOCAB + order[j]!]!;
+      }
+    }
+  }
+  r.topkLogits = toHalf(logits32);
+  return r;
+}
+
+/** The shard table of seqTopkRows. */
+export function seqTopkTable(r: SeqTopkRows): arrow.Table {
+  return new arrow.Table({
+    input_ids: fixedSizeListVector(r.inputIds, [SEQ], 'int32'),
+    labels: fixedSizeListVector(r.labels, [SEQ], 'int32'),
+    row: primitiveVector(r.row, 'int32'),
+    topk_ids: fixedSizeListVector(r.topkIds, [SEQ, TOPK], 'uint8'),
+    topk_logits: fixedSizeListVector(r.topkLogits, [SEQ, TOPK], 'float16'),
+    logsumexp: fixedSizeListVector(r.logsumexp, [SEQ], 'float32'),
+  });
+}
+
+/** A manifest draft for the top-k sequence cache. */
+export function seqTopkDraft(rows: number, shardRows: number): ManifestDraft {
+  const base = classDraft(rows, shardRows);
+  const targets = { kind: 'topk', vocab: VOCAB, seqLen: SEQ, valueDtype: 'float16', idDtype: 'uint8', k: TOPK, positionConvention: 'next-token' } as const;
+  return {
+    ...base,
+    key: cacheKey({ teacherSha256: 'b'.repeat(64), datasetFingerprint: `seq-${rows}`, targetSpec: targets }),
+    dataset: { name: 'bytes', fingerprint: `seq-${rows}`, split: 'train', rows, labelColumn: 'labels', inputColumns: ['input_ids'] },
+    targets,
   };
 }

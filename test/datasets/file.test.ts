@@ -124,6 +124,22 @@ test('file datasets: jsonl nested arrays, int dtype checks, ragged lists', async
   assert.deepEqual(Array.from(b!.getChild('t')!.get(1)!), [2, 3]);
 });
 
+test('file datasets: multi-chunk Arrow tables come back as one contiguous column', async () => {
+  const path = join(dir, 'chunks.arrow');
+  const whole = sourceTable();
+  // three record batches of 10, 10 and 3 rows
+  const chunked = new Table([0, 10, 20].flatMap((at) => whole.slice(at, at + 10).batches));
+  assert.equal(chunked.batches.length, 3);
+  writeFileSync(path, tableToIPC(chunked, 'file'));
+  const ds = await openDataset({ name: 'file', path, split: 'test', splitColumn: 'split' });
+  const rows = splits.flatMap((s, i) => (s === 'test' ? [i] : []));
+  const batches = await collect(ds, { batchSize: 4 });
+  assert.equal(String(ds.schema.fields.find((f) => f.name === 'tokens')!.type), 'FixedSizeList[3]<Int32>');
+  assert.deepEqual(column(batches, 'tokens'), rows.flatMap((i) => tokens[i]!));
+  assert.deepEqual(column(batches, 'image'), rows.flatMap((i) => Array.from(image.subarray(i * 6, i * 6 + 6))));
+  assert.deepEqual(batches.flatMap((b) => b.getChild('name')!.toArray() as string[]), rows.map((i) => names[i]));
+});
+
 test('file datasets: a Parquet file written by DuckDB reads like DuckDB reads it', async () => {
   const path = join(dir, 'duck.parquet');
   const db = await DuckDBInstance.create(':memory:');

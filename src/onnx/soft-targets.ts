@@ -1,0 +1,156 @@
+import { TeacherError } from '../errors/index.js';
+import type { TargetKind } from '../targets/spec.js';
+import { attr } from './attributes.js';
+import { GraphBuilder } from './builder.js';
+import { pruneToOutputs } from './graph-utils.js';
+import { cast, dimOf, reduce, slice, unsqueeze } from './ops.js';
+import { decodeModel, encodeModel } from './proto.js';
+import { DataType, type ModelProto } from './types.js';
+import { tensorValueInfo, valueInfoDims, type Dim } from './tensor.js';
+
+/** What the teacher output holds. */
+export type TeacherOutputKind = 'logits' | 'logprobs' | 'probs';
+
+/** Options for appendSoftTargetHead. */
+export interface SoftTargetHeadOptions {
+  /** full logits, top-k + logsumexp, or sampled ids. */
+  kind: TargetKind;
+  /** What the teacher output holds (default 'logits'); 'probs' (a final Softmax) is turned into log-probs. */
+  outputKind?: TeacherOutputKind;
+  /** Name of the teacher output to read (default: the first graph output). */
+  output?: string;
+  /** k for 'topk'. */
+  k?: number;
+  /** Draws per position for 'sampled'; the graph then takes input `uniforms` float32 [..., samples]. */
+  samples?: number;
+  /** Temperature of the 'sampled' draws (default 1); logsumexp is always at T = 1. */
+  temperature?: number;
+  /** For 'full': also return `logsumexp` (default false). */
+  logsumexp?: boolean;
+  /** Keep the teacher's other outputs (default false: they are dropped with the nodes only they need). */
+  keepOtherOutputs?: boolean;
+}
+
+/** Name of the extra graph input of the 'sampled' head. */
+export const UNIFORMS_INPUT = 'uniforms';
+
+// Probabilities are clipped here before Log so exact zeros give a finite log-prob.
+const TINY_PROB = 1e-30;
+
+/** The output names the head produces, in order. */
+export function softTargetOutputNames(opts: Pick<SoftTargetHeadOptions, 'kind' | 'logsumexp'>): string[] {
+  switch (opts.kind) {
+    case 'topk': return ['topk_logits', 'topk_ids', 'logsumexp'];
+    case 'sampled': return ['sample_ids', 'logsumexp'];
+    case 'full': return opts.logsumexp ? ['logits', 'logsumexp'] : ['logits'];
+  }
+}
+
+/**
+ * Appends nodes to a teacher so onnxruntime computes the soft targets itself and never returns
+ * the full [..., V] logits for 'topk' / 'sampled'. Returns the new model bytes.
+ */
+export function appendSoftTargetHead(modelBytes: Uint8Array, opts: SoftTargetHeadOptions): Uint8Array {
+  return encodeModel(appendSoftTargetHeadToModel(decodeModel(modelBytes), opts));
+}
+
+/** appendSoftTargetHead on a decoded model (mutates and returns it). */
+export function appendSoftTargetHeadToModel(model: ModelProto, opts: SoftTargetHeadOptions): ModelProto {
+  checkOptions(opts);
+  const outputs = model.graph?.output ?? [];
+  const wanted = opts.output ?? outputs[0]?.name;
+  const info = outputs.find((o) => o.name === wanted);
+  if (!info) throw new TeacherError(`teacher output '${wanted ?? ''}' not found; expected one of [${outputs.map((o) => o.name).join(', ')}]`);
+  const g = GraphBuilder.wrap(model);
+  if (g.opset < 11) throw new TeacherError(`teacher opset ${g.opset} is too old for the soft-target head; expected opset >= 11, re-export the teacher`);
+  const dims = valueInfoDims(info);
+  const vocab = dims?.at(-1);
+  if (dims?.length === 0) throw new TeacherError(`teacher output '${info.name}' is a scalar; expected [..., V] logits`);
+  if (opts.kind === 'topk' && typeof vocab === 'number' && opts.k! > vocab) {
+    throw new TeacherError(`topk k=${opts.k} exceeds the teacher's ${vocab} classes; expected k <= ${vocab}`);
+  }
+  // unnamed dynamic dims get shared names so all head outputs agree on their leading dims
+  const lead: Dim[] | undefined = dims?.slice(0, -1).map((d, i) => d ?? `kennis_dim${i}`);
+  const withLast = (n: number): Dim[] | undefined => (lead ? [...lead, n] : undefined);
+
+  let x = toFloat32(g, info.name!, info.type?.tensorType?.elemType ?? DataType.FLOAT);
+  if (opts.outputKind === 'probs') x = g.op('Log', [g.op('Max', [x, g.scalar(TINY_PROB)])], {}, { name: 'logprobs' });
+
+  const head: { name: string; source: string; elem: 'float32' | 'int32'; dims: Dim[] | undefined }[] = [];
+  const lse = (): void => { head.push({ name: 'logsumexp', source: reduce(g, 'ReduceLogSumExp', x, [-1], false), elem: 'float32', dims: lead }); };
+  if (opts.kind === 'topk') {
+    const [values, indices] = g.node('TopK', [x, g.int64s([opts.k!], 'k')], 2, { axis: -1, largest: 1, sorted: 1 });
+    head.push({ name: 'topk_logits', source: values!, elem: 'float32', dims: withLast(opts.k!) });
+    head.push({ name: 'topk_ids', source: cast(g, indices!, 'int32'), elem: 'int32', dims: withLast(opts.k!) });
+    lse();
+  } else if (opts.kind === 'sampled') {
+    head.push({ name: 'sample_ids', source: sampleIds(g, x, opts, withLast(opts.samples!)), elem: 'int32', dims: withLast(opts.samples!) });
+    lse();
+  } else {
+    head.push({ name: 'logits', source: x, elem: 'float32', dims: dims?.map((d, i) => d ?? `kennis_dim${i}`) });
+    if (opts.logsumexp) lse();
+  }
+
+  const others = opts.keepOtherOutputs ? outputs.filter((o) => o !== info) : [];
+  model.graph!.output = others;
+  for (const h of head) {
+    const passThrough = h.source === info.name && h.name === info.name;
+    if (!passThrough && g.has(h.name)) {
+      throw new TeacherError(`teacher graph already has a value named '${h.name}', which the soft-target head must output; rename it in the teacher`);
+    }
+    if (passThrough) model.graph!.output.push(info);
+    else g.output(h.name, h.elem, h.dims, h.source);
+  }
+  pruneToOutputs(model.graph!);
+  return model;
+}
+
+function checkOptions(opts: SoftTargetHeadOptions): void {
+  const posInt = (v: number | undefined): boolean => v !== undefined && Number.isInteger(v) && v >= 1;
+  if (opts.kind === 'topk' && !posInt(opts.k)) throw new TeacherError(`soft-target head 'topk' expected an integer k >= 1, got ${opts.k}`);
+  if (opts.kind === 'sampled' && !posInt(opts.samples)) {
+    throw new TeacherError(`soft-target head 'sampled' expected an integer samples >= 1, got ${opts.samples}`);
+  }
+  const t = opts.temperature ?? 1;
+  if (!(Number.isFinite(t) && t > 0)) throw new TeacherError(`soft-target head expected a temperature > 0, got ${opts.temperature}`);
+}
+
+function toFloat32(g: GraphBuilder, x: string, elemType: number): string {
+  if (elemType === DataType.FLOAT) return x;
+  if (elemType === DataType.FLOAT16 || elemType === DataType.BFLOAT16 || elemType === DataType.DOUBLE) return cast(g, x, 'float32');
+  throw new TeacherError(`teacher output '${x}' has element type ${elemType}; expected float logits or probabilities`);
+}
+
+/**
+ * Inverse-CDF draws: id = #{v : cdf[v] < u}, clamped to V-1 (rounding can leave cdf[V-1] just
+ * under u). The CDF is accumulated in float64 as CumSum(exp((x - max) / T)) and compared with
+ * u * total, which equals comparing softmax's CDF with u: a float32 running sum over 50257 terms
+ * drifts by ~1e-6 and would move about 8% of GPT-2-vocabulary draws to a neighbouring id.
+ * A Scan over the draws keeps one [..., V] comparison alive at a time, so memory stays
+ * O(positions x V) however many samples are drawn.
+ */
+function sampleIds(g: GraphBuilder, x: string, opts: SoftTargetHeadOptions, uniformDims: Dim[] | undefined): string {
+  const t = opts.temperature ?? 1;
+  const x64 = cast(g, x, 'float64');
+  const shifted = g.op('Sub', [x64, reduce(g, 'ReduceMax', x64, [-1], true)]);
+  const scaled = t === 1 ? shifted : g.op('Div', [shifted, g.scalar(t, 'float64')]);
+  const cdf = g.op('CumSum', [g.op('Exp', [scaled]), g.scalar(-1, 'int64', 'last_axis')], {}, { name: 'cdf' });
+  const total = slice(g, cdf, -1, -1); // [..., 1]
+  if (g.has(UNIFORMS_INPUT)) throw new TeacherError(`teacher graph already has a value named '${UNIFORMS_INPUT}', the sampled head's input; rename it in the teacher`);
+  g.input(UNIFORMS_INPUT, 'float32', uniformDims);
+
+  const thresholds = g.op('Mul', [cast(g, UNIFORMS_INPUT, 'float64'), total]); // [..., n]
+
+  const body = g.subgraph('sample_body');
+  const u = body.uniqueName('threshold');
+  const below = body.op('Less', [cdf, unsqueeze(body, u, [-1])]);
+  const count = reduce(body, 'ReduceSum', cast(body, below, 'float32'), [-1], false, 'count');
+  body.graph.input = [tensorValueInfo(u, 'float64')];
+  body.graph.output = [tensorValueInfo(count, 'float32')];
+  const counts = g.op('Scan', [thresholds], {
+    body: attr.graph(body.graph), num_scan_inputs: 1, scan_input_axes: [-1], scan_output_axes: [-1],
+  }, { name: 'sample_scan' });
+
+  const lastId = cast(g, g.op('Sub', [dimOf(g, x, -1), g.int64s([1], 'one')]), 'float32');
+  return cast(g, g.op('Min', [counts, lastId]), 'int32');
+}

@@ -1,0 +1,98 @@
+import type { BarSeriesOption, ScatterSeriesOption } from 'echarts';
+import { baseOption, ColorMap, finite, isLogScale, labelPlacements, valueAxis, type ChartSpec } from './chart-base.js';
+import { formatMetric } from './format.js';
+import type { ReportInput, ReportModel, ReportTradeoffs } from './types.js';
+
+/** Scatter axes extend past the extreme points so points and labels do not sit on the axis lines. */
+const PAD = { boundaryGap: ['8%', '8%'] as [string, string] };
+
+/** Bar per model of the headline test metric (teacher included); undefined when no model has it. */
+export function headlineChart(input: ReportInput, colors: ColorMap): ChartSpec | undefined {
+  const { metric, label, lowerIsBetter } = input.headline;
+  const models = input.models.filter((m) => finite(m.metrics[metric]));
+  if (models.length === 0) return undefined;
+  const data = models.map((m) => ({
+    value: m.metrics[metric]!,
+    itemStyle: { color: colors.get(m.name) },
+    // A static string per bar: a template like '{c}' would print all float digits.
+    label: { formatter: formatMetric(m.metrics[metric]) },
+  }));
+  const series: BarSeriesOption = { type: 'bar', name: label, data, barMaxWidth: 64, label: { show: true, position: 'top' } };
+  return {
+    id: 'chart-headline',
+    kind: 'headline',
+    title: `${label} per model (${lowerIsBetter ? 'lower' : 'higher'} is better)`,
+    wide: false,
+    height: 320,
+    option: {
+      ...baseOption('item', false),
+      xAxis: { type: 'category', data: models.map((m) => m.name), axisLabel: { interval: 0, rotate: models.length > 5 ? 30 : 0 } },
+      yAxis: { ...valueAxis(label), scale: false, nameGap: 48 },
+      series: [series],
+    },
+  };
+}
+
+/** Size vs latency: params (or file bytes when params are missing) against latency, one labeled point per model. */
+export function sizeLatencyChart(models: ReportModel[], colors: ColorMap): ChartSpec | undefined {
+  const timed = models.filter((m) => finite(m.latencyMs));
+  const useParams = timed.length > 0 && timed.every((m) => finite(m.params));
+  const sized = timed.filter((m) => finite(useParams ? m.params : m.bytes));
+  if (sized.length === 0) return undefined;
+  const points = sized.map((m): [number, number] => [useParams ? m.params! : m.bytes!, m.latencyMs!]);
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const places = labelPlacements(points, isLogScale(xs), isLogScale(ys));
+  const series: ScatterSeriesOption[] = sized.map((m, i) => ({
+    type: 'scatter',
+    name: m.name,
+    color: colors.get(m.name),
+    symbolSize: 14,
+    data: [points[i]!],
+    label: { show: true, formatter: '{a}', ...places[i]!, color: '#333' },
+  }));
+  const xName = useParams ? 'parameters' : 'file bytes';
+  return {
+    id: 'chart-size-latency',
+    kind: 'size-latency',
+    title: `Size vs latency (${xName} vs ms per sample)`,
+    wide: false,
+    height: 320,
+    option: {
+      ...baseOption('item', true),
+      xAxis: { ...valueAxis(xName, xs), ...PAD, nameGap: 26 },
+      yAxis: { ...valueAxis('latency per sample (ms)', ys), ...PAD, nameGap: 48 },
+      series,
+    },
+  };
+}
+
+/** The optional extra labeled scatter (e.g. bytes per token vs bits per byte of each target kind). */
+export function tradeoffsChart(t: ReportTradeoffs | undefined): ChartSpec | undefined {
+  const points = (t?.points ?? []).filter((p) => finite(p.x) && finite(p.y));
+  if (t === undefined || points.length === 0) return undefined;
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const places = labelPlacements(points.map((p) => [p.x, p.y]), isLogScale(xs), isLogScale(ys));
+  const series: ScatterSeriesOption = {
+    type: 'scatter',
+    name: t.title,
+    colorBy: 'data',
+    symbolSize: 12,
+    data: points.map((p, i) => ({ name: p.label, value: [p.x, p.y], label: places[i]! })),
+    label: { show: true, formatter: '{b}', color: '#333' },
+  };
+  return {
+    id: 'chart-tradeoffs',
+    kind: 'tradeoffs',
+    title: t.title,
+    wide: false,
+    height: 320,
+    option: {
+      ...baseOption('item', false),
+      xAxis: { ...valueAxis(t.xName, xs), ...PAD, nameGap: 26 },
+      yAxis: { ...valueAxis(t.yName, ys), ...PAD, nameGap: 48 },
+      series: [series],
+    },
+  };
+}

@@ -1,0 +1,8 @@
+export * from './spec.js';
+export * from './params.js';
+export * from './forward.js';
+export * from './student.js';
+export { validateSpec } from './validate.js';
+export { mlpForward, mlpFlops, mlpParamDefs } from './mlp.js';
+export { cnnForward, cnnFlops, cnnParamDefs } from './cnn.js';
+export { gptForward, gptFlops, gptParamDefs } from './gpt.js';
