@@ -69,7 +69,7 @@ export class CacheLoader {
       if (pending.length < this.options.batchSize) return undefined;
       return this.assemble(pending.splice(0, pending.length));
     };
-    for await (const table of readShards(this.dir, { order, verify: this.options.verify ?? false, manifest: this.manifest })) {
+    for await (const { table } of readShards(this.dir, { order, verify: this.options.verify ?? false, manifest: this.manifest })) {
       const shard = this.columnsOf(table);
       for (let r = 0; r < table.numRows; r++) {
         const batch = take(buffer.push([shard, r]));

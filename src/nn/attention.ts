@@ -47,8 +47,8 @@ export function causalSelfAttention(x: tf.Tensor2D, w: AttentionWeights, options
   if (!Number.isInteger(dh)) throw new TrainError(`attention dModel ${D} is not divisible by heads ${H}; choose heads that divide dModel`);
   return tf.tidy(() => {
     const qkv = dense(x, w.qkvKernel, w.qkvBias);
-    const split = tf.reshape(tf.transpose(tf.reshape(qkv, [B, T, 3, H, dh]), [2, 0, 3, 1, 4]), [3, B * H, T, dh]);
-    const [q, k, v] = tf.split(split, 3, 0).map((t) => tf.reshape(t, [B * H, T, dh]) as tf.Tensor3D) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+    // Column split, then a rank-4 transpose per part: wasm's rank-5 transpose is a slow generic loop.
+    const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]) as tf.Tensor3D) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
     const scores = bmm(tf.mul(q, 1 / Math.sqrt(dh)), tf.transpose(k, [0, 2, 1]));
     let probs = tf.softmax(tf.add(scores, causalMask(T))) as tf.Tensor3D;
     probs = dropout(probs, options.dropout ?? 0, options.stream ?? null);

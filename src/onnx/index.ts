@@ -7,4 +7,5 @@ export * from './graph-utils.js';
 export * from './ops.js';
 export * from './layers.js';
 export * from './transformer.js';
+export * from './sampling.js';
 export * from './soft-targets.js';

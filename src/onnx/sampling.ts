@@ -55,8 +55,9 @@ export function inverseCdfSample(g: GraphBuilder, x: string, uniforms: string, n
   const start = body.op('GatherElements', [blockStart, unsqueeze(body, block, [-1])], { axis: 1 }); // [P, 1]
   const row = cast(body, body.op('Gather', [withinRows, body.op('Add', [rowBase, block])], { axis: 0 }), 'float64'); // [P, bs]
   const id = body.op('Add', [body.op('Mul', [blockF, bsF]), countBelow(row, body.op('Sub', [tau1, start]))]);
-  body.graph.input = [tensorValueInfo(tau, 'float64')];
-  body.graph.output = [tensorValueInfo(id, 'float32')];
+  // Scan needs ranked body outputs when shape inference cannot see through the body (opset 11)
+  body.graph.input = [tensorValueInfo(tau, 'float64', ['kennis_positions'])];
+  body.graph.output = [tensorValueInfo(id, 'float32', ['kennis_positions'])];
   const counts = g.op('Scan', [thresholds], {
     body: attr.graph(body.graph), num_scan_inputs: 1, scan_input_axes: [1], scan_output_axes: [1],
   }, { name: 'sample_scan' }); // [P, n]

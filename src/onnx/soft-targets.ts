@@ -1,12 +1,12 @@
 import { TeacherError } from '../errors/index.js';
 import type { TargetKind } from '../targets/spec.js';
-import { attr } from './attributes.js';
 import { GraphBuilder } from './builder.js';
 import { pruneToOutputs } from './graph-utils.js';
-import { cast, dimOf, reduce, slice, unsqueeze } from './ops.js';
+import { cast, reduce } from './ops.js';
 import { decodeModel, encodeModel } from './proto.js';
 import { DataType, type ModelProto } from './types.js';
-import { tensorValueInfo, valueInfoDims, type Dim } from './tensor.js';
+import { inverseCdfSample } from './sampling.js';
+import { valueInfoDims, type Dim } from './tensor.js';
 
 /** What the teacher output holds. */
 export type TeacherOutputKind = 'logits' | 'logprobs' | 'probs';
@@ -84,7 +84,10 @@ export function appendSoftTargetHeadToModel(model: ModelProto, opts: SoftTargetH
     head.push({ name: 'topk_ids', source: cast(g, indices!, 'int32'), elem: 'int32', dims: withLast(opts.k!) });
     lse();
   } else if (opts.kind === 'sampled') {
-    head.push({ name: 'sample_ids', source: sampleIds(g, x, opts, withLast(opts.samples!)), elem: 'int32', dims: withLast(opts.samples!) });
+    if (g.has(UNIFORMS_INPUT)) throw new TeacherError(`teacher graph already has a value named '${UNIFORMS_INPUT}', the sampled head's input; rename it in the teacher`);
+    g.input(UNIFORMS_INPUT, 'float32', withLast(opts.samples!));
+    const ids = inverseCdfSample(g, x, UNIFORMS_INPUT, opts.samples!, opts.temperature ?? 1);
+    head.push({ name: 'sample_ids', source: ids, elem: 'int32', dims: withLast(opts.samples!) });
     lse();
   } else {
     head.push({ name: 'logits', source: x, elem: 'float32', dims: dims?.map((d, i) => d ?? `kennis_dim${i}`) });
@@ -119,38 +122,4 @@ function toFloat32(g: GraphBuilder, x: string, elemType: number): string {
   if (elemType === DataType.FLOAT) return x;
   if (elemType === DataType.FLOAT16 || elemType === DataType.BFLOAT16 || elemType === DataType.DOUBLE) return cast(g, x, 'float32');
   throw new TeacherError(`teacher output '${x}' has element type ${elemType}; expected float logits or probabilities`);
-}
-
-/**
- * Inverse-CDF draws: id = #{v : cdf[v] < u}, clamped to V-1 (rounding can leave cdf[V-1] just
- * under u). The CDF is accumulated in float64 as CumSum(exp((x - max) / T)) and compared with
- * u * total, which equals comparing softmax's CDF with u: a float32 running sum over 50257 terms
- * drifts by ~1e-6 and would move about 8% of GPT-2-vocabulary draws to a neighbouring id.
- * A Scan over the draws keeps one [..., V] comparison alive at a time, so memory stays
- * O(positions x V) however many samples are drawn.
- */
-function sampleIds(g: GraphBuilder, x: string, opts: SoftTargetHeadOptions, uniformDims: Dim[] | undefined): string {
-  const t = opts.temperature ?? 1;
-  const x64 = cast(g, x, 'float64');
-  const shifted = g.op('Sub', [x64, reduce(g, 'ReduceMax', x64, [-1], true)]);
-  const scaled = t === 1 ? shifted : g.op('Div', [shifted, g.scalar(t, 'float64')]);
-  const cdf = g.op('CumSum', [g.op('Exp', [scaled]), g.scalar(-1, 'int64', 'last_axis')], {}, { name: 'cdf' });
-  const total = slice(g, cdf, -1, -1); // [..., 1]
-  if (g.has(UNIFORMS_INPUT)) throw new TeacherError(`teacher graph already has a value named '${UNIFORMS_INPUT}', the sampled head's input; rename it in the teacher`);
-  g.input(UNIFORMS_INPUT, 'float32', uniformDims);
-
-  const thresholds = g.op('Mul', [cast(g, UNIFORMS_INPUT, 'float64'), total]); // [..., n]
-
-  const body = g.subgraph('sample_body');
-  const u = body.uniqueName('threshold');
-  const below = body.op('Less', [cdf, unsqueeze(body, u, [-1])]);
-  const count = reduce(body, 'ReduceSum', cast(body, below, 'float32'), [-1], false, 'count');
-  body.graph.input = [tensorValueInfo(u, 'float64')];
-  body.graph.output = [tensorValueInfo(count, 'float32')];
-  const counts = g.op('Scan', [thresholds], {
-    body: attr.graph(body.graph), num_scan_inputs: 1, scan_input_axes: [-1], scan_output_axes: [-1],
-  }, { name: 'sample_scan' });
-
-  const lastId = cast(g, g.op('Sub', [dimOf(g, x, -1), g.int64s([1], 'one')]), 'float32');
-  return cast(g, g.op('Min', [counts, lastId]), 'int32');
 }

@@ -48,7 +48,7 @@ export interface PrecomputeOptions {
 export async function precompute(loaded: LoadedRecipe, options: PrecomputeOptions = {}): Promise<PrecomputeSummary> {
   const started = performance.now();
   const plan = await planPrecompute(loaded);
-  const existing = readManifest(plan.dir, { allowMissing: true });
+  const existing = await readManifest(plan.dir, { allowMissing: true });
   if (existing?.complete) {
     const report = await verifyCache(plan.dir);
     if (report.ok) return summary(plan, existing.shards, true, 0, started);

@@ -65,6 +65,34 @@ export function valueAxis(name: string, values: number[] = [], logRatio = 30) {
   };
 }
 
+/** Fraction of the data span kept free on each side of a scatter, so points and labels clear the axes. */
+const PAD_FRACTION = 0.08;
+
+/**
+ * Axis bounds for a scatter: the data range padded on both sides and rounded to nice values;
+ * never below 0 for non-negative data (sizes and latencies), whole decades on a log axis.
+ */
+export function paddedRange(values: number[], log: boolean): { min: number; max: number } | undefined {
+  const v = values.filter(Number.isFinite);
+  if (v.length === 0) return undefined;
+  const lo = Math.min(...v), hi = Math.max(...v);
+  if (log) return { min: 10 ** Math.floor(Math.log10(lo) - 0.05), max: 10 ** Math.ceil(Math.log10(hi) + 0.05) };
+  const span = hi - lo || Math.abs(hi) || 1;
+  const step = niceStep(span / 4);
+  let min = Math.floor((lo - PAD_FRACTION * span) / step) * step;
+  if (lo >= 0 && min < 0) min = 0;
+  const max = Math.ceil((hi + PAD_FRACTION * span) / step) * step;
+  // Rounding to step keeps float noise (0.30000000000000004) out of the tick labels.
+  const digits = Math.max(0, -Math.floor(Math.log10(step)));
+  return { min: +min.toFixed(digits), max: +max.toFixed(digits) };
+}
+
+/** 1, 2 or 5 times a power of ten, at least x. */
+function niceStep(x: number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= x)!;
+}
+
 /** Where a scatter label goes: side of its point and a pixel offset [dx, dy]. */
 export interface LabelPlacement {
   /** Side of the point. */

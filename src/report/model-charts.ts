@@ -1,10 +1,7 @@
 import type { BarSeriesOption, ScatterSeriesOption } from 'echarts';
-import { baseOption, ColorMap, finite, isLogScale, labelPlacements, valueAxis, type ChartSpec } from './chart-base.js';
+import { baseOption, ColorMap, finite, isLogScale, labelPlacements, paddedRange, valueAxis, type ChartSpec } from './chart-base.js';
 import { formatMetric } from './format.js';
 import type { ReportInput, ReportModel, ReportTradeoffs } from './types.js';
-
-/** Scatter axes extend past the extreme points so points and labels do not sit on the axis lines. */
-const PAD = { boundaryGap: ['8%', '8%'] as [string, string] };
 
 /** Bar per model of the headline test metric (teacher included); undefined when no model has it. */
 export function headlineChart(input: ReportInput, colors: ColorMap): ChartSpec | undefined {
@@ -60,8 +57,8 @@ export function sizeLatencyChart(models: ReportModel[], colors: ColorMap): Chart
     height: 320,
     option: {
       ...baseOption('item', true),
-      xAxis: { ...valueAxis(xName, xs), ...PAD, nameGap: 26 },
-      yAxis: { ...valueAxis('latency per sample (ms)', ys), ...PAD, nameGap: 48 },
+      xAxis: { ...scatterAxis(xName, xs), nameGap: 26 },
+      yAxis: { ...scatterAxis('latency per sample (ms)', ys), nameGap: 48 },
       series,
     },
   };
@@ -90,9 +87,15 @@ export function tradeoffsChart(t: ReportTradeoffs | undefined): ChartSpec | unde
     height: 320,
     option: {
       ...baseOption('item', false),
-      xAxis: { ...valueAxis(t.xName, xs), ...PAD, nameGap: 26 },
-      yAxis: { ...valueAxis(t.yName, ys), ...PAD, nameGap: 48 },
+      xAxis: { ...scatterAxis(t.xName, xs), nameGap: 26 },
+      yAxis: { ...scatterAxis(t.yName, ys), nameGap: 48 },
       series: [series],
     },
   };
+}
+
+/** A scatter value axis whose bounds leave room around the extreme points and their labels. */
+function scatterAxis(name: string, values: number[]) {
+  const axis = valueAxis(name, values);
+  return { ...axis, ...paddedRange(values, axis.type === 'log') };
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CacheWriter } from '../../src/cache/index.js';
 import { toFloat16Bits } from '../../src/util/float16.js';
-import { classDraft, classRows, classTable, half64, PIXELS, CLASSES, SEQ, TOPK, seqTopkDraft, seqTopkRows, seqTopkTable, tempDir } from './helpers.js';
+import { classDraft, classRows, classTable, half64, PIXELS, CLASSES, SEQ, TOPK, seqTopkDraft, seqTopkRows, seqTopkTable } from './helpers.js';
+import { tempDir } from './tmp.js';
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create();

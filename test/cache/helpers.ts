@@ -1,22 +1,7 @@
-import { after } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import * as arrow from 'apache-arrow';
 import { cacheKey, type ManifestDraft } from '../../src/cache/index.js';
 import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
 import { Rng } from '../../src/util/rng.js';
-
-const created: string[] = [];
-
-/** A fresh temp directory for one test, removed when the test file ends. */
-export async function tempDir(prefix: string): Promise<string> {
-  // registered lazily so that scripts importing these helpers outside the test runner do not start it
-  if (created.length === 0) after(() => Promise.all(created.map((d) => rm(d, { recursive: true, force: true }))));
-  const dir = await mkdtemp(path.join(os.tmpdir(), `kennis-${prefix}-`));
-  created.push(dir);
-  return dir;
-}
 
 /** float64 value of binary16 bits from the IEEE 754 definition (an independent reference). */
 export function half64(bits: number): number {

@@ -8,7 +8,8 @@ import { CacheWriter, cacheInfo, cacheKey, canonicalJson, type Manifest } from '
 import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
 import { toFloat16Bits } from '../../src/util/float16.js';
 import { Rng } from '../../src/util/rng.js';
-import { CLASSES, classDraft, classRows, classTable, half64, SEQ, seqTopkDraft, seqTopkRows, seqTopkTable, tempDir, TOPK, VOCAB } from './helpers.js';
+import { CLASSES, classDraft, classRows, classTable, half64, SEQ, seqTopkDraft, seqTopkRows, seqTopkTable, TOPK, VOCAB } from './helpers.js';
+import { tempDir } from './tmp.js';
 
 async function shardBytes(dir: string, m: Manifest): Promise<number> {
   let n = 0;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { CacheWriter, MANIFEST_FILE, readManifest, readShards, verifyCache, type Manifest } from '../../src/cache/index.js';
 import { sha256Bytes } from '../../src/util/fs.js';
 import { encodeShard } from '../../src/cache/index.js';
-import { classDraft, classRows, classTable, tempDir } from './helpers.js';
+import { classDraft, classRows, classTable } from './helpers.js';
+import { tempDir } from './tmp.js';
 
 const ROWS = 12;
 const SHARD_ROWS = 4;

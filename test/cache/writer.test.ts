@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CacheWriter, LOCK_FILE, readManifest, readShards, verifyCache, type Manifest } from '../../src/cache/index.js';
 import { flatValues } from '../../src/util/arrow.js';
-import { classDraft, classRows, classTable, tempDir } from './helpers.js';
+import { classDraft, classRows, classTable } from './helpers.js';
+import { tempDir } from './tmp.js';
 
 const ROWS = 23;
 const SHARD_ROWS = 5; // 5 shards, the last holds 3 rows

@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { KennisError } from '../../src/errors/index.js';
 import { renderReportHtml, reportCharts, writeReport, type ReportInput } from '../../src/report/index.js';
+import { labelPlacements, paddedRange } from '../../src/report/chart-base.js';
 import { CLASS_LABELS, mnistLikeReport } from './fixture.js';
 import { decodePng } from './png.js';
 
@@ -87,6 +88,21 @@ test('inconsistent per-class data is rejected with a one-line KennisError', () =
   const typo = mnistLikeReport();
   typo.headline.metric = 'test/eror';
   assert.throws(() => renderReportHtml(typo), /headline metric 'test\/eror' is missing from every model/);
+});
+
+test('scatter helpers: labels of coincident points are stacked, padded ranges stay non-negative and contain the data', () => {
+  // Two students of the same size and nearly the same latency, a teacher far away at the right.
+  const places = labelPlacements([[50_890, 0.032], [50_890, 0.031], [2_395_210, 0.41]], true, false);
+  assert.deepEqual(places.map((p) => p.position), ['right', 'right', 'left']);
+  assert.deepEqual(places.map((p) => p.offset[1]), [-7, 7, 0]);
+  for (const values of [[0.031, 0.032, 0.41], [2.01, 2.09, 2.03], [1_200_000, 25_000_000], [-3, 4], [5, 5]]) {
+    const r = paddedRange(values, false)!;
+    const lo = Math.min(...values), hi = Math.max(...values);
+    assert.ok(r.min < lo && r.max > hi, `range ${r.min}..${r.max} should strictly contain ${lo}..${hi}`);
+    if (lo >= 0) assert.ok(r.min >= 0, `expected min >= 0 for non-negative data, got ${r.min}`);
+  }
+  assert.deepEqual(paddedRange([50_890, 2_395_210], true), { min: 1e4, max: 1e7 });
+  assert.deepEqual(paddedRange([1000, 5000], true), { min: 100, max: 1e4 }); // a point exactly on a decade is not on the axis
 });
 
 /** Runs headless Chromium on a file with a fresh profile; returns stdout. */

@@ -5,7 +5,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isAtomicTempFile, sha256Bytes, sha256File, writeFileAtomic } from '../../src/util/fs.js';
 import { Rng } from '../../src/util/rng.js';
-import { tempDir } from '../cache/helpers.js';
+import { tempDir } from '../cache/tmp.js';
 
 test('writeFileAtomic creates and replaces a file and leaves no temp file', async () => {
   const dir = await tempDir('fs');

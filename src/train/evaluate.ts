@@ -1,0 +1,64 @@
+import { tf } from '../backend/index.js';
+import type { Manifest } from '../cache/index.js';
+import type { CacheLoader } from '../loader/index.js';
+import { kdLossSum, kdMetricsSum, type KdLossOptions } from '../losses/index.js';
+import type { Student } from '../students/index.js';
+import { disposeBatch, toTensors } from './batch.js';
+import { logitRows } from './step.js';
+import type { StudentInput } from './student-spec.js';
+
+/** Held-out metrics, averaged over unmasked positions. */
+export interface EvalMetrics {
+  /** The training objective on held-out data. */
+  loss: number;
+  /** Hard-label cross-entropy (nats). */
+  ce: number;
+  /** Top-1 accuracy against the labels. */
+  accuracy: number;
+  /** Misclassified positions (classification: test errors). */
+  errors: number;
+  /** Top-1 agreement with the teacher. */
+  agreement: number;
+  /** KL(teacher || student) at T=1. */
+  kl_to_teacher: number;
+  /** Sequences over bytes: cross-entropy in bits per byte. */
+  bits_per_byte?: number;
+  /** Sequences: exp(ce). */
+  perplexity?: number;
+  /** Positions evaluated. */
+  positions: number;
+}
+
+/** Evaluates the student (no dropout) over every batch of a cache loader. */
+export async function evaluate(student: Student, loader: CacheLoader, manifest: Manifest, input: StudentInput, loss: KdLossOptions): Promise<EvalMetrics> {
+  const totals = { loss: 0, ce: 0, correct: 0, agree: 0, kl: 0, count: 0 };
+  for await (const batch of loader.epoch(0)) {
+    const b = toTensors(batch, manifest, input);
+    try {
+      const values = tf.tidy(() => {
+        const logits = logitRows(student.forward(student.params, b.inputs, { training: false }));
+        const s = kdLossSum(logits, b.teacher, b.mask, { ...loss, labels: b.labels });
+        const m = kdMetricsSum(logits, b.teacher, b.mask, loss.tail ? { tail: loss.tail } : {});
+        const correct = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, 1), b.labels), 'float32'), b.mask));
+        return tf.stack([s.sum, s.hardSum, correct, m.agreeSum, m.klSum, s.count]);
+      });
+      const [l, ce, correct, agree, kl, count] = Array.from(await values.data());
+      values.dispose();
+      totals.loss += l!; totals.ce += ce!; totals.correct += correct!; totals.agree += agree!; totals.kl += kl!; totals.count += count!;
+    } finally {
+      disposeBatch(b);
+    }
+  }
+  const n = Math.max(totals.count, 1);
+  // hardSum is weighted by (1 - alpha) inside the objective only; kdLossSum reports it unweighted
+  const ce = totals.ce / n;
+  const metrics: EvalMetrics = {
+    loss: totals.loss / n, ce, accuracy: totals.correct / n, errors: Math.round(totals.count - totals.correct),
+    agreement: totals.agree / n, kl_to_teacher: totals.kl / n, positions: totals.count,
+  };
+  if (manifest.targets.seqLen) {
+    if (manifest.targets.vocab === 256) metrics.bits_per_byte = ce / Math.LN2;
+    metrics.perplexity = Math.exp(ce);
+  }
+  return metrics;
+}
