@@ -2,11 +2,13 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCache } from './commands/cache.js';
 import { registerPrecompute } from './commands/precompute.js';
+import { registerTrain } from './commands/train.js';
 
 const program = new Command('kennis')
   .description('offline knowledge distillation: precompute an ONNX teacher once, train students from the cache')
   .version(VERSION);
 registerPrecompute(program);
 registerCache(program);
+registerTrain(program);
 
 await program.parseAsync(process.argv);

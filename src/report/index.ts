@@ -1,4 +1,3 @@
 export type { MetricPoint, ReportInput, ReportModel, ReportRun, ReportTradeoffs } from './types.js';
 export type { ChartSpec } from './chart-base.js';
 export { renderReportHtml, reportCharts, writeReport } from './page.js';
-export { escapeHtml, jsonForScript } from './format.js';

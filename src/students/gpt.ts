@@ -65,6 +65,7 @@ export function gptForward(spec: GptSpec, seed: number, params: Params, inputs: 
   }
   const [B, T] = inputs.shape as [number, number];
   const { dModel: D, vocab: V, heads } = spec;
+  checkIds(inputs, V);
   const rate = spec.dropout ?? 0;
   const stream = dropoutStream(seed, options, rate > 0);
   return tf.tidy(() => {
@@ -88,6 +89,17 @@ export function gptForward(spec: GptSpec, seed: number, params: Params, inputs: 
     const head = spec.tiedHead ? tf.transpose(param<tf.Rank.R2>(params, 'tok_emb/table')) : param<tf.Rank.R2>(params, 'lm_head/kernel');
     return tf.reshape(dense(h, head), [B, T, V]) as tf.Tensor3D;
   });
+}
+
+/** gatherND does not bounds-check on wasm, so an id >= V would read another row silently. */
+function checkIds(ids: tf.Tensor, V: number): void {
+  const d = ids.dataSync();
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v < 0 || v >= V) {
+      throw new TrainError(`student gpt got token id ${v} at position ${i}, outside vocab ${V}; set student.vocab to the tokenizer's vocabulary size`);
+    }
+  }
 }
 
 /**

@@ -35,9 +35,11 @@ export function logSumExp(row: ArrayLike<number>): number {
 }
 
 export function softmax(row: ArrayLike<number>, temperature = 1): Float64Array {
-  const scaled = Float64Array.from(row as ArrayLike<number>, (v) => v / temperature);
-  const lse = logSumExp(scaled);
-  return scaled.map((v) => Math.exp(v - lse));
+  const out = new Float64Array(row.length);
+  for (let i = 0; i < row.length; i++) out[i] = row[i]! / temperature;
+  const lse = logSumExp(out);
+  for (let i = 0; i < out.length; i++) out[i] = Math.exp(out[i]! - lse);
+  return out;
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first). */
@@ -47,13 +49,32 @@ export function topK(row: ArrayLike<number>, k: number): number[] {
 
 /** Inverse-CDF draw: number of cdf entries below u, clamped to V-1. */
 export function inverseCdf(probs: Float64Array, u: number): number {
-  let cdf = 0;
-  let count = 0;
-  for (let i = 0; i < probs.length; i++) {
-    cdf += probs[i]!;
-    if (cdf < u) count++;
-  }
-  return Math.min(count, probs.length - 1);
+  return inverseCdfAll(probs, [u])[0]!;
+}
+
+/** inverseCdf for several u at once: one float64 running sum, then a binary search per u. */
+export function inverseCdfAll(probs: Float64Array, us: ArrayLike<number>): number[] {
+  const cdf = new Float64Array(probs.length);
+  let sum = 0;
+  for (let i = 0; i < probs.length; i++) cdf[i] = sum += probs[i]!;
+  return Array.from(us, (u) => {
+    let lo = 0;
+    let hi = cdf.length; // count of cdf entries < u, cdf being non-decreasing
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return Math.min(lo, probs.length - 1);
+  });
+}
+
+/** True if drawing `id` for u is right up to tol: cdf[id-1] < u + tol and u - tol <= cdf[id] (id V-1 takes any larger u). */
+export function drawWithinTolerance(probs: Float64Array, id: number, u: number, tol: number): boolean {
+  let below = 0;
+  for (let i = 0; i < id; i++) below += probs[i]!;
+  const upTo = id === probs.length - 1 ? Infinity : below + probs[id]!;
+  return below < u + tol && u - tol <= upTo;
 }
 
 /** erf: Maclaurin series for |x| < 3 (float64-accurate), Abramowitz & Stegun 7.1.26 beyond (|error| < 1.5e-7). */

@@ -39,6 +39,7 @@ test('gpt: logits [B,T,V] for T = seqLen and T < seqLen; wasm equals cpu; no lea
       }
       assert.throws(() => st.forward(st.params, tf.zeros([2, 7], 'int32'), { training: false }), TrainError);
       assert.throws(() => st.forward(st.params, tf.zeros([2, 3], 'float32'), { training: false }), TrainError);
+      assert.throws(() => st.forward(st.params, tf.tensor2d([[0, 1], [2, spec.vocab]], [2, 2], 'int32'), { training: false }), /outside vocab/);
       st.dispose();
     }
   }

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { loadRecipe } from '../../recipe/index.js';
+import { train } from '../../train/index.js';
+import { runCommand, type CommonFlags } from '../run.js';
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train the recipe student from its logit cache (the teacher is never loaded)')
+    .argument('<recipe>', 'YAML recipe')
+    .argument('[overrides...]', 'key.path=value overrides, values parsed as YAML')
+    .option('--resume', 'continue from the latest checkpoint in output.dir')
+    .option('--json', 'print a JSON summary as the last line of stdout')
+    .action(async (file: string, overrides: string[], flags: CommonFlags & { resume?: boolean }) => {
+      await runCommand(flags, async () => train(loadRecipe(file, overrides), { progress: true, resume: flags.resume ?? false }), (s) => {
+        const e = s.finalEval;
+        const evalText = e ? `; eval ${Object.entries(e).filter(([k]) => k !== 'positions').map(([k, v]) => `${k} ${+Number(v).toFixed(4)}`).join(', ')}` : '';
+        return `trained ${s.steps} steps (${s.samples} samples, ${Math.round(s.samplesPerSecond)}/s on ${s.backend}) into ${s.outputDir}${evalText}`;
+      });
+    });
+}
