@@ -17,7 +17,7 @@ export interface DenseOptions {
 export function dense(x: tf.Tensor2D, W: tf.Tensor2D, b?: tf.Tensor1D, options: DenseOptions = {}): tf.Tensor2D {
   const activation = options.activation ?? 'linear';
   const inputGrad = options.inputGrad ?? true;
-  const op = b === undefined ? denseOp(activation, inputGrad, false) : denseOp(activation, inputGrad, true);
+  const op = denseOp(activation, inputGrad, b !== undefined);
   return (b === undefined ? op(x, W) : op(x, W, b)) as tf.Tensor2D;
 }
 

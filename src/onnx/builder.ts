@@ -1,6 +1,6 @@
 import { KennisError } from '../errors/index.js';
 import { toAttribute, type AttrValue } from './attributes.js';
-import { defaultOpset, graphValueNames } from './graph-utils.js';
+import { defaultOpset, graphValueNames, uniqueIn } from './graph-utils.js';
 import { encodeModel } from './proto.js';
 import { tensorFromArray, tensorValueInfo, type Dim, type ElemType, type TensorArray } from './tensor.js';
 import type { GraphProto, ModelProto, NodeProto } from './types.js';
@@ -83,11 +83,7 @@ export class GraphBuilder {
 
   /** Reserves and returns `prefix + hint`, or `prefix + hint_N` if that is taken. */
   uniqueName(hint: string): string {
-    const base = this.prefix + hint;
-    let name = base;
-    for (let i = 1; this.names.has(name); i++) name = `${base}_${i}`;
-    this.names.add(name);
-    return name;
+    return uniqueIn(this.names, this.prefix + hint);
   }
 
   private claim(name: string, what: string): string {

@@ -32,6 +32,30 @@ function nodeReads(node: NodeProto): string[] {
   return reads;
 }
 
+/** `base`, or `base_N` for the smallest N that is not in `taken`; the result is added to `taken`. */
+export function uniqueIn(taken: Set<string>, base: string): string {
+  let name = base;
+  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
+  taken.add(name);
+  return name;
+}
+
+/** Renames a value everywhere it appears: producers, consumers (also inside subgraphs), IO, initializers, value_info. */
+export function renameValue(graph: GraphProto, from: string, to: string): void {
+  const swap = (names: string[] | undefined): string[] | undefined => names?.map((n) => (n === from ? to : n));
+  const visit = (gr: GraphProto): void => {
+    for (const node of gr.node ?? []) {
+      node.input = swap(node.input);
+      node.output = swap(node.output);
+      subgraphsOf(node).forEach(visit);
+    }
+    for (const v of [...(gr.input ?? []), ...(gr.output ?? []), ...(gr.valueInfo ?? []), ...(gr.initializer ?? [])]) {
+      if (v.name === from) v.name = to;
+    }
+  };
+  visit(graph);
+}
+
 /**
  * Removes nodes and initializers that no graph output depends on, so dropping an output also
  * drops the work behind it. Graph inputs are kept: callers may still feed them.
@@ -46,6 +70,7 @@ export function pruneToOutputs(graph: GraphProto): void {
   }
   graph.node = kept.reverse();
   graph.initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name!));
+  if (graph.valueInfo) graph.valueInfo = graph.valueInfo.filter((v) => needed.has(v.name!));
 }
 
 /** The model's default-domain ('' or 'ai.onnx') opset version, or undefined when it imports none. */

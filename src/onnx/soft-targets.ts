@@ -1,7 +1,7 @@
 import { TeacherError } from '../errors/index.js';
 import type { TargetKind } from '../targets/spec.js';
 import { GraphBuilder } from './builder.js';
-import { pruneToOutputs } from './graph-utils.js';
+import { graphValueNames, pruneToOutputs, renameValue, uniqueIn } from './graph-utils.js';
 import { cast, reduce } from './ops.js';
 import { decodeModel, encodeModel } from './proto.js';
 import { DataType, type ModelProto } from './types.js';
@@ -61,6 +61,10 @@ export function appendSoftTargetHeadToModel(model: ModelProto, opts: SoftTargetH
   const wanted = opts.output ?? outputs[0]?.name;
   const info = outputs.find((o) => o.name === wanted);
   if (!info) throw new TeacherError(`teacher output '${wanted ?? ''}' not found; expected one of [${outputs.map((o) => o.name).join(', ')}]`);
+  // the head's outputs take fixed names; if the teacher's value already has one (often 'logits'), move it aside
+  if (softTargetOutputNames(opts).includes(info.name!)) {
+    renameValue(model.graph!, info.name!, uniqueIn(graphValueNames(model.graph!), `kennis/${info.name}_teacher`));
+  }
   const g = GraphBuilder.wrap(model);
   if (g.opset < 11) throw new TeacherError(`teacher opset ${g.opset} is too old for the soft-target head; expected opset >= 11, re-export the teacher`);
   const dims = valueInfoDims(info);
@@ -97,12 +101,10 @@ export function appendSoftTargetHeadToModel(model: ModelProto, opts: SoftTargetH
   const others = opts.keepOtherOutputs ? outputs.filter((o) => o !== info) : [];
   model.graph!.output = others;
   for (const h of head) {
-    const passThrough = h.source === info.name && h.name === info.name;
-    if (!passThrough && g.has(h.name)) {
+    if (g.has(h.name)) {
       throw new TeacherError(`teacher graph already has a value named '${h.name}', which the soft-target head must output; rename it in the teacher`);
     }
-    if (passThrough) model.graph!.output.push(info);
-    else g.output(h.name, h.elem, h.dims, h.source);
+    g.output(h.name, h.elem, h.dims, h.source);
   }
   pruneToOutputs(model.graph!);
   return model;

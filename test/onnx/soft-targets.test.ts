@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendSoftTargetHead, decodeModel, softTargetOutputNames, UNIFORMS_INPUT } from '../../src/onnx/index.js';
+import {
+  appendSoftTargetHead, DataType, decodeModel, encodeModel, GraphBuilder, renameValue, softTargetOutputNames, UNIFORMS_INPUT,
+} from '../../src/onnx/index.js';
 import { TeacherError } from '../../src/errors/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { mlpClassifier, sequenceModel, softmaxClassifier } from '../fixtures/teachers.js';
@@ -140,7 +142,6 @@ test('full head passes logits through, optionally with logsumexp; other outputs 
   const teacher = decodeModel(softmaxClassifier({ inputs: 6, hidden: [4], classes: 3, seed: 1 }).bytes);
   const relu = teacher.graph!.node!.find((nd) => nd.opType === 'Relu')!;
   teacher.graph!.output!.push({ name: relu.output![0]!, type: { tensorType: { elemType: 1 } } });
-  const { encodeModel } = await import('../../src/onnx/index.js');
   const bytes = encodeModel(teacher);
   const x = { image: floatTensor([1, 2, 3, 4, 5, 6], [1, 6]) };
   const dropped = await runOnce(appendSoftTargetHead(bytes, { kind: 'full', outputKind: 'probs' }), x);
@@ -150,6 +151,33 @@ test('full head passes logits through, optionally with logsumexp; other outputs 
   const probs = (await runOnce(bytes, x)).outputs.probs!.data as Float32Array;
   const logp = kept.outputs.logits!.data as Float32Array;
   probs.forEach((p, i) => assert.ok(Math.abs(Math.log(p) - logp[i]!) < 1e-6));
+});
+
+/** float16 bits -> number. */
+function halfToFloat(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  const mag = exp === 0 ? frac * 2 ** -24 : exp === 31 ? (frac ? NaN : Infinity) : (1 + frac / 1024) * 2 ** (exp - 15);
+  return h & 0x8000 ? -mag : mag;
+}
+
+test('a float16 teacher whose output is named logits: full and topk heads read it as float32', async () => {
+  const model = decodeModel(seq.bytes);
+  renameValue(model.graph!, 'logits', 'logits32');
+  const g = GraphBuilder.wrap(model);
+  g.node('Cast', ['logits32'], ['logits'], { to: DataType.FLOAT16 });
+  model.graph!.output![0]!.name = 'logits';
+  model.graph!.output![0]!.type!.tensorType!.elemType = DataType.FLOAT16;
+  const fp16 = encodeModel(model);
+
+  const halfOut = (await runOnce(fp16, seqFeeds())).outputs.logits!;
+  assert.equal(halfOut.type, 'float16');
+  const values = Float32Array.from(halfOut.data as Uint16Array, halfToFloat);
+  const full = (await runOnce(appendSoftTargetHead(fp16, { kind: 'full' }), seqFeeds())).outputs.logits!;
+  assert.equal(full.type, 'float32');
+  assert.deepStrictEqual(full.data, values);
+  const refRows = Array.from({ length: B * T }, (_, r) => values.subarray(r * V, (r + 1) * V));
+  checkTopK((await runOnce(appendSoftTargetHead(fp16, { kind: 'topk', k: 4 }), seqFeeds())).outputs, refRows, 4);
 });
 
 test('bad options and mismatched teachers raise one-line TeacherErrors', () => {
