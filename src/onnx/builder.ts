@@ -21,15 +21,15 @@ export interface GraphBuilderOptions {
 export interface NodeOptions {
   /** Name hint for the node and its generated outputs (default: the op type). */
   name?: string;
-  /** Operator domain (default: the ONNX default domain). */
+  /** Operator domain (default: the ONNX default domain); import it with `importOpset`. */
   domain?: string;
 }
 
-/** Lowest IR version whose opset range covers `opset` (IR 8: opsets up to 17, 9: 19, 10: 21, 11: 23). */
+/** IR version ONNX released with `opset` (IR 8: opsets up to 17, 9: up to 20, 10: up to 22, then 11). */
 export function irVersionFor(opset: number): number {
   if (opset <= 17) return 8;
-  if (opset <= 19) return 9;
-  if (opset <= 21) return 10;
+  if (opset <= 20) return 9;
+  if (opset <= 22) return 10;
   return 11;
 }
 
@@ -154,6 +154,14 @@ export class GraphBuilder {
   /** Appends a single-output node and returns its output name. */
   op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue | undefined> = {}, opts: NodeOptions = {}): string {
     return this.node(opType, inputs, 1, attrs, opts)[0]!;
+  }
+
+  /** Adds (or raises) an opset import, e.g. for nodes in the 'com.microsoft' domain. */
+  importOpset(domain: string, version: number): void {
+    const imports = (this.toModel().opsetImport ??= []);
+    const entry = imports.find((o) => (o.domain ?? '') === domain);
+    if (!entry) imports.push({ domain, version });
+    else if (Number(entry.version ?? 0) < version) entry.version = version;
   }
 
   /** The model this builder writes into (throws for subgraph builders). */
