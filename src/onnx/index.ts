@@ -9,3 +9,4 @@ export * from './layers.js';
 export * from './transformer.js';
 export * from './sampling.js';
 export * from './soft-targets.js';
+export * from './inspect.js';
