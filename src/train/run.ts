@@ -45,6 +45,9 @@ export interface TrainOptions {
 export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): Promise<TrainSummary> {
   const { recipe } = loaded;
   const t = recipe.train;
+  if (t.eval_split === recipe.dataset.split) {
+    throw new TrainError(`train.eval_split is '${t.eval_split}', the split being trained on; evaluate on held-out data (validation or test)`);
+  }
   const cache = await openVerifiedCache(loaded);
   const evalCache = await openEvalCache(loaded);
   const { spec, input } = studentSpecFor(recipe.student, cache.manifest, cache.dir);
@@ -157,7 +160,6 @@ export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): P
 
 async function openEvalCache(loaded: LoadedRecipe): Promise<VerifiedCache | undefined> {
   const split = loaded.recipe.train.eval_split;
-  if (split === loaded.recipe.dataset.split) throw new TrainError(`train.eval_split is '${split}', the split being trained on; evaluate on held-out data (validation or test)`);
   try {
     return await openVerifiedCache(withSplit(loaded, split));
   } catch (e) {
