@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { registerCache } from './commands/cache.js';
 import { registerPrecompute } from './commands/precompute.js';
 import { registerTrain } from './commands/train.js';
+import { registerDistill } from './commands/distill.js';
 
 const program = new Command('kennis')
   .description('offline knowledge distillation: precompute an ONNX teacher once, train students from the cache')
@@ -10,5 +11,6 @@ const program = new Command('kennis')
 registerPrecompute(program);
 registerCache(program);
 registerTrain(program);
+registerDistill(program);
 
 await program.parseAsync(process.argv);
