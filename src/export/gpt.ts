@@ -1,4 +1,4 @@
-import { activation, cast, matmulAdd, reshape, transpose, unsqueeze, type GraphBuilder } from '../onnx/index.js';
+import { activation, attr, cast, matmulAdd, reshape, transpose, unsqueeze, type GraphBuilder } from '../onnx/index.js';
 import { ATTENTION_MASK_VALUE, LAYER_NORM_EPSILON } from '../nn/index.js';
 import type { GptSpec, WeightMap } from '../students/index.js';
 import { addWeight } from './weights.js';
@@ -18,7 +18,7 @@ export function gptGraph(g: GraphBuilder, spec: GptSpec, weights: WeightMap, ids
   let h = g.op('Add', [g.op('Gather', [tokTable, ids], { axis: 0 }), g.op('Gather', [w('pos_emb/table'), pos], { axis: 0 })]);
   const bias = attentionBias(g, pos, mask);
   const ln = (x: string, p: string): string =>
-    g.op('LayerNormalization', [x, w(`${p}/gamma`), w(`${p}/beta`)], { axis: -1, epsilon: LAYER_NORM_EPSILON }, { name: p });
+    g.op('LayerNormalization', [x, w(`${p}/gamma`), w(`${p}/beta`)], { axis: -1, epsilon: attr.float(LAYER_NORM_EPSILON) }, { name: p });
   const heads = (x: string, perm: number[]): string => transpose(g, reshape(g, x, [0, 0, H, dh]), perm);
   for (let i = 0; i < spec.layers; i++) {
     const b = `block_${i}`;
