@@ -55,8 +55,9 @@ export async function distillAndCompare(file: string, overrides: readonly string
   const precompute = await runStage<PrecomputeSummary>('precompute', ['precompute', ...args]);
   await runStage<PrecomputeSummary>(`precompute ${recipe.train.eval_split}`, ['precompute', ...args, `dataset.split=${recipe.train.eval_split}`]);
   const [baseline, distilled] = await Promise.all([
-    runStage<TrainSummary>('baseline', ['train', ...args, 'distill.alpha=0', `output.dir=${join(runDir, 'baseline')}`]),
-    runStage<TrainSummary>('distilled', ['train', ...args, `output.dir=${join(runDir, 'distilled')}`]),
+    // the pipeline owns these run directories: a rerun replaces them
+    runStage<TrainSummary>('baseline', ['train', ...args, 'distill.alpha=0', `output.dir=${join(runDir, 'baseline')}`, '--overwrite']),
+    runStage<TrainSummary>('distilled', ['train', ...args, `output.dir=${join(runDir, 'distilled')}`, '--overwrite']),
   ]);
   await Promise.all(['baseline', 'distilled'].map((name) => runStage(`export ${name}`, ['export', join(runDir, name)])));
   const teacher = resolve(loaded.baseDir, recipe.teacher.path);

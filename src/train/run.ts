@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { selectBackend, type BackendName } from '../backend/index.js';
 import { TrainError } from '../errors/index.js';
@@ -37,6 +37,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Show progress on stderr. */
   progress?: boolean;
+  /** Replace an earlier run in output.dir (otherwise such a run is refused, so nothing is lost). */
+  overwrite?: boolean;
   /** Called after each optimizer step (tests use it to stop at chosen points). */
   onStep?: (step: number) => void;
 }
@@ -53,6 +55,10 @@ export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): P
   const { spec, input } = studentSpecFor(recipe.student, cache.manifest, cache.dir);
   const backend = await selectBackend(t.backend);
   const outDir = resolve(loaded.baseDir, recipe.output.dir);
+  if (!options.resume && existsSync(join(outDir, 'metrics.jsonl'))) {
+    if (!options.overwrite) throw new TrainError(`output.dir ${outDir} already holds a run; pass --resume to continue it, --overwrite to replace it, or set output.dir`);
+    for (const old of ['metrics.jsonl', 'tensorboard', 'checkpoints', 'student']) rmSync(join(outDir, old), { recursive: true, force: true });
+  }
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'recipe.yaml'), recipeToYaml(recipe));
   const student = buildStudent(spec, { seed: recipe.student!.seed });

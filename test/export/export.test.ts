@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { exportStudentToOnnx } from '../../src/export/index.js';
-import { inspectModel } from '../../src/onnx/index.js';
+import { DataType, decodeModel, inspectModel, tensorToArray } from '../../src/onnx/index.js';
 import { TrainError } from '../../src/errors/index.js';
 import type { CnnSpec, GptSpec, MlpSpec } from '../../src/students/index.js';
 import { Rng } from '../../src/util/index.js';
@@ -33,18 +33,24 @@ test('export mlp: onnxruntime equals the tfjs student for relu, gelu and tanh at
 
 test('export cnn: flat NHWC input, HWIO kernels, same padding, floor pooling and NHWC flatten order match tfjs', async () => {
   await use('cpu');
-  // non-square odd sizes and two channels make any layout or flatten-order slip visible
-  const spec: CnnSpec = { arch: 'cnn', inputShape: [7, 6, 2], conv: [{ filters: 3, kernel: 3, pool: 2 }, { filters: 4, kernel: 5 }, { filters: 2, kernel: 1, pool: 3 }], dense: [6], classes: 4 };
-  const weights = randomWeights(spec, 5);
-  const bytes = exportStudentToOnnx(spec, weights);
-  assert.deepEqual(inspectModel(bytes, 'cnn').inputs, [{ name: 'image', type: 'float32', shape: ['N', 84] }]);
-  for (const rows of [4, 1]) {
-    const x = uniform(new Rng(40 + rows), rows * 84);
-    const got = await onnxLogits(bytes, { image: new ort.Tensor('float32', x, [rows, 84]) });
-    assert.deepEqual(got.dims, [rows, 4]);
-    const xt = tf.tensor2d(x, [rows, 84]);
-    assertClose(got.data, studentLogits(spec, weights, xt), 1e-4, `cnn rows ${rows}`);
-    xt.dispose();
+  // non-square odd sizes, several channels and a spatial output > 1x1 make any layout or flatten-order slip visible
+  const specs: CnnSpec[] = [
+    { arch: 'cnn', inputShape: [7, 6, 2], conv: [{ filters: 3, kernel: 3, pool: 2 }, { filters: 4, kernel: 5 }], dense: [6], classes: 4 },
+    { arch: 'cnn', inputShape: [8, 7, 1], conv: [{ filters: 2, kernel: 1, pool: 3 }], dense: [], classes: 3 },
+  ];
+  for (const [n, spec] of specs.entries()) {
+    const weights = randomWeights(spec, 5 + n);
+    const bytes = exportStudentToOnnx(spec, weights);
+    const features = spec.inputShape[0] * spec.inputShape[1] * spec.inputShape[2];
+    assert.deepEqual(inspectModel(bytes, 'cnn').inputs, [{ name: 'image', type: 'float32', shape: ['N', features] }]);
+    for (const rows of [4, 1]) {
+      const x = uniform(new Rng(40 + rows), rows * features);
+      const got = await onnxLogits(bytes, { image: new ort.Tensor('float32', x, [rows, features]) });
+      assert.deepEqual(got.dims, [rows, spec.classes]);
+      const xt = tf.tensor2d(x, [rows, features]);
+      assertClose(got.data, studentLogits(spec, weights, xt), 1e-4, `cnn ${n} rows ${rows}`);
+      xt.dispose();
+    }
   }
 });
 
@@ -76,11 +82,14 @@ test('export gpt: Hugging Face style inputs, dynamic batch and sequence, untied 
   }
 });
 
-test('export: the initializers are the student weights (parameter count), and bad weights are a TrainError', () => {
+test('export: the float initializers are exactly the student weights under their kennis names, and bad weights are a TrainError', () => {
   const spec: GptSpec = { arch: 'gpt', vocab: 7, dModel: 4, layers: 1, heads: 2, seqLen: 5 };
   const weights = randomWeights(spec, 1);
   const bytes = exportStudentToOnnx(spec, weights);
-  assert.ok(bytes.length > 4 * Object.values(weights).reduce((n, w) => n + w.data.length, 0));
+  // float initializers of rank >= 1 are exactly the weights; int64 shape constants and float scalars are not parameters
+  const inits = decodeModel(bytes).graph!.initializer!.filter((t) => t.dataType === DataType.FLOAT && (t.dims ?? []).length > 0);
+  assert.deepEqual(inits.map((t) => t.name).sort(), Object.keys(weights).sort());
+  for (const t of inits) assert.deepEqual(new Float32Array(tensorToArray(t) as Float32Array), weights[t.name!]!.data, t.name);
   const short = { ...weights, 'ln_f/gamma': { shape: [3], data: new Float32Array(3) } };
   assert.throws(() => exportStudentToOnnx(spec, short), (e: unknown) => e instanceof TrainError && /ln_f\/gamma.*expected shape \[4\]/.test(e.message));
   const { 'lm_head/kernel': _drop, ...missing } = weights;

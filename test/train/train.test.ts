@@ -87,3 +87,15 @@ test('a student that does not fit the cache is refused', async () => {
   await assert.rejects(train(ws.recipe(['student.arch=gpt'])), (e: Error) => e instanceof CacheError && /gpt student needs per-token targets/.test(e.message));
   await assert.rejects(train(ws.recipe(['train.eval_split=validation', 'dataset.split=validation'])), TrainError);
 });
+
+test('an earlier run is never overwritten by accident', async () => {
+  const run = join(ws.dir, 'run-keep');
+  await train(ws.recipe([`output.dir=${run}`, 'train.max_steps=5']));
+  const before = readFileSync(join(run, 'metrics.jsonl'));
+  await assert.rejects(train(ws.recipe([`output.dir=${run}`, 'train.max_steps=5'])), /already holds a run; pass --resume to continue it, --overwrite to replace it/);
+  assert.deepEqual(readFileSync(join(run, 'metrics.jsonl')), before);
+  const again = await train(ws.recipe([`output.dir=${run}`, 'train.max_steps=10']), { overwrite: true });
+  assert.equal(again.steps, 10);
+  const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+  assert.equal(steps.filter((s) => s === 5).length, 1, 'the old run was replaced, not appended to');
+});

@@ -10,9 +10,10 @@ export function registerTrain(program: Command): void {
     .argument('<recipe>', 'YAML recipe')
     .argument('[overrides...]', 'key.path=value overrides, values parsed as YAML')
     .option('--resume', 'continue from the latest checkpoint in output.dir')
+    .option('--overwrite', 'replace an earlier run in output.dir')
     .option('--json', 'print a JSON summary as the last line of stdout')
-    .action(async (file: string, overrides: string[], flags: CommonFlags & { resume?: boolean }) => {
-      await runCommand(flags, async () => train(loadRecipe(file, overrides), { progress: true, resume: flags.resume ?? false }), (s) => {
+    .action(async (file: string, overrides: string[], flags: CommonFlags & { resume?: boolean; overwrite?: boolean }) => {
+      await runCommand(flags, async () => train(loadRecipe(file, overrides), { progress: true, resume: flags.resume ?? false, overwrite: flags.overwrite ?? false }), (s) => {
         const e = s.finalEval;
         const evalText = e ? `; eval ${Object.entries(e).filter(([k]) => k !== 'positions').map(([k, v]) => `${k} ${+Number(v).toFixed(4)}`).join(', ')}` : '';
         return `trained ${s.steps} steps (${s.samples} samples, ${Math.round(s.samplesPerSecond)}/s on ${s.backend}) into ${s.outputDir}${evalText}`;
