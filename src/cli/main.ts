@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCache } from './commands/cache.js';
+import { registerEval } from './commands/eval.js';
+import { registerExport } from './commands/export.js';
 import { registerPrecompute } from './commands/precompute.js';
 import { registerTrain } from './commands/train.js';
 import { registerDistill } from './commands/distill.js';
@@ -11,6 +13,8 @@ const program = new Command('kennis')
 registerPrecompute(program);
 registerCache(program);
 registerTrain(program);
+registerExport(program);
+registerEval(program);
 registerDistill(program);
 
 await program.parseAsync(process.argv);

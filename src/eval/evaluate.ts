@@ -56,7 +56,7 @@ export async function evaluateModels(models: readonly string[], opts: EvalOption
       for (const [m, plan] of plans.entries()) {
         const out = await runBatch(plan, batch);
         if (!shape) shape = { task: out.dims.length === 3 ? 'sequence' : 'classification', classes: out.classes };
-        checkShape(plan, out, ref && plans[0]!, shape, labels?.length);
+        checkShape(plan, out, plans[0]!.path, shape, labels?.length ?? ref?.stats.lse.length);
         tallies ??= plans.map(() => new Tally(shape!.classes, shape!.task === 'classification', labels !== undefined));
         const stats: RowStats = rowStats(out.data, out.classes);
         tallies[m]!.add(out.data, stats, labels, ref);
@@ -110,12 +110,12 @@ async function runBatch(plan: Plan, batch: RecordBatch): Promise<BatchLogits> {
 }
 
 /** All models must score the same positions over the same classes as the first, and labels must line up. */
-function checkShape(plan: Plan, out: BatchLogits, reference: Plan | undefined, shape: { task: string; classes: number }, labelCount: number | undefined): void {
+function checkShape(plan: Plan, out: BatchLogits, reference: string, shape: { task: string; classes: number }, positions: number | undefined): void {
   if (out.classes !== shape.classes || (out.dims.length === 3) !== (shape.task === 'sequence')) {
-    throw new TeacherError(`model '${plan.path}' outputs [${out.dims.join(',')}] but the reference '${reference?.path ?? plan.path}' has ${shape.classes} ${shape.task} classes; evaluate models of the same task and vocabulary together`);
+    throw new TeacherError(`model '${plan.path}' outputs [${out.dims.join(',')}] but the reference '${reference}' gives ${shape.task} logits over ${shape.classes} classes; evaluate models of the same task and vocabulary together`);
   }
-  if (labelCount !== undefined && labelCount !== out.positions) {
-    throw new TeacherError(`model '${plan.path}' scores ${out.positions} positions per batch but the dataset has ${labelCount} labels; check the model's output shape [${out.dims.join(',')}]`);
+  if (positions !== undefined && positions !== out.positions) {
+    throw new TeacherError(`model '${plan.path}' scores ${out.positions} positions in a batch, expected ${positions} (one per label); check its output shape [${out.dims.join(',')}]`);
   }
 }
 

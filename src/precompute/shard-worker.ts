@@ -1,0 +1,46 @@
+// Worker thread of ShardWriterThread: owns the CacheWriter, so Parquet encoding, hashing and
+// writes run beside the teacher instead of between its batches.
+import { parentPort } from 'node:worker_threads';
+import { CacheWriter } from '../cache/index.js';
+import type { ManifestDraft, ShardEntry } from '../cache/index.js';
+import { shardTable, type ShardColumn } from './transfer.js';
+
+/** A request from the main thread. */
+export type WorkerRequest =
+  | { id: number; op: 'open'; dir: string; draft: ManifestDraft }
+  | { id: number; op: 'write'; index: number; columns: ShardColumn[] }
+  | { id: number; op: 'finish' }
+  | { id: number; op: 'close' };
+
+/** The worker's answer to request `id`, or a warning the writer raised. */
+export type WorkerReply =
+  | { id: number; ok: true; shards?: ShardEntry[]; entry?: ShardEntry }
+  | { id: number; ok: false; error: { name: string; message: string; code?: string } }
+  | { warning: string };
+
+const port = parentPort!;
+let writer: CacheWriter | undefined;
+
+async function handle(req: WorkerRequest): Promise<WorkerReply> {
+  switch (req.op) {
+    case 'open':
+      writer = await CacheWriter.open(req.dir, req.draft, { onWarning: (warning) => port.postMessage({ warning } satisfies WorkerReply) });
+      return { id: req.id, ok: true, shards: [...writer.shards()] };
+    case 'write':
+      return { id: req.id, ok: true, entry: await writer!.writeShard(req.index, shardTable(req.columns)) };
+    case 'finish':
+      await writer!.finish();
+      return { id: req.id, ok: true };
+    case 'close':
+      await writer?.close();
+      return { id: req.id, ok: true };
+  }
+}
+
+port.on('message', (req: WorkerRequest) => {
+  handle(req).then((reply) => port.postMessage(reply), (err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const code = (e as NodeJS.ErrnoException).code;
+    port.postMessage({ id: req.id, ok: false, error: { name: e.name, message: e.message, ...(code ? { code } : {}) } } satisfies WorkerReply);
+  });
+});

@@ -1,0 +1,101 @@
+import { Worker } from 'node:worker_threads';
+import type { ManifestDraft, ShardEntry } from '../cache/index.js';
+import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError } from '../errors/index.js';
+import { transferList, type ShardColumn } from './transfer.js';
+import type { WorkerReply, WorkerRequest } from './shard-worker.js';
+
+const ERRORS: Record<string, new (message: string) => Error> = { KennisError, RecipeError, DatasetError, TeacherError, CacheError, TrainError };
+
+type Op = WorkerRequest extends infer R ? (R extends { op: infer O } ? O : never) : never;
+type Pending = { resolve: (reply: Extract<WorkerReply, { ok: true }>) => void; reject: (err: Error) => void };
+
+/** Code a worker runs: the .ts sources need tsx inside the worker too (workers do not inherit loader hooks). */
+function workerCode(): string {
+  const ts = import.meta.url.endsWith('.ts');
+  const entry = JSON.stringify(new URL(`./shard-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href);
+  if (!ts) return `import(${entry});`;
+  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${entry}); });`;
+}
+
+/**
+ * A CacheWriter running on a worker thread: writeShard hands the shard's buffers over (no copy)
+ * and resolves once the shard is recorded in the manifest, so encoding never blocks the thread
+ * that feeds the teacher.
+ */
+export class ShardWriterThread {
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+  private recorded: ShardEntry[] = [];
+  private dead: Error | undefined;
+
+  private constructor(private readonly worker: Worker, private readonly onWarning: (message: string) => void) {
+    worker.on('message', (reply: WorkerReply) => this.receive(reply));
+    worker.on('error', (err) => this.die(err));
+    worker.on('exit', (code) => this.die(new CacheError(`the cache writer thread exited (code ${code}) before answering; re-run to resume`)));
+  }
+
+  /** Starts the thread and opens (or resumes) the cache in `dir`; see CacheWriter.open. */
+  static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void): Promise<ShardWriterThread> {
+    const thread = new ShardWriterThread(new Worker(workerCode(), { eval: true }), onWarning);
+    try {
+      thread.recorded = (await thread.request({ op: 'open', dir, draft })).shards ?? [];
+    } catch (err) {
+      await thread.worker.terminate();
+      throw err;
+    }
+    return thread;
+  }
+
+  /** The shards recorded in the manifest, in index order. */
+  shards(): readonly ShardEntry[] { return this.recorded; }
+
+  /** Index of the first shard not yet recorded: where a resumed run continues. */
+  nextShardIndex(): number { return this.recorded.length; }
+
+  /** Writes shard `index`; the columns' buffers move to the writer thread and are unusable here afterwards. */
+  async writeShard(index: number, columns: ShardColumn[]): Promise<ShardEntry> {
+    const reply = await this.request({ op: 'write', index, columns }, transferList(columns));
+    this.recorded = [...this.recorded, reply.entry!].sort((a, b) => a.firstRow - b.firstRow);
+    return reply.entry!;
+  }
+
+  /** Marks the cache complete and releases the lock. */
+  async finish(): Promise<void> {
+    await this.request({ op: 'finish' });
+  }
+
+  /** Releases the lock (if still held) and stops the thread; safe after finish or a failure. */
+  async close(): Promise<void> {
+    try {
+      if (!this.dead) await this.request({ op: 'close' });
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private request(msg: { op: Op } & Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Extract<WorkerReply, { ok: true }>> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  private receive(reply: WorkerReply): void {
+    if ('warning' in reply) return this.onWarning(reply.warning);
+    const waiter = this.pending.get(reply.id);
+    if (!waiter) return;
+    this.pending.delete(reply.id);
+    if (reply.ok) return waiter.resolve(reply);
+    const Ctor = ERRORS[reply.error.name];
+    const err = Ctor ? new Ctor(reply.error.message) : Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
+    waiter.reject(err);
+  }
+
+  private die(err: Error): void {
+    this.dead ??= err;
+    for (const waiter of this.pending.values()) waiter.reject(this.dead);
+    this.pending.clear();
+  }
+}
