@@ -115,16 +115,17 @@ const targetCases: [string, Record<string, unknown>][] = [
   ['sampled n=32', { kind: 'sampled', samples: 32 }],
 ];
 const sizeLimit = { mnist: quick ? 1000 : 4000, seq: quick ? 64 : 256 };
-for (const [label, raw, unit, perRow, vocab] of [
+const sizeCases: [label: string, raw: Raw, unit: string, perRow: number, vocab: number][] = [
   ['mnist (V=10)', { ...mnistRaw, dataset: { ...mnistRaw.dataset, limit: sizeLimit.mnist } }, 'sample', 1, 10],
   ['moby-dick (V=256, T=128)', { ...seqRaw, dataset: { ...seqRaw.dataset, limit: sizeLimit.seq } }, 'token', seqLen, 256],
-] as const) {
+];
+for (const [label, raw, unit, perRow, vocab] of sizeCases) {
   for (const format of ['parquet', 'arrow'] as const) {
     const base = { ...raw, cache: { ...raw.cache, format } };
     const l = loaded(base);
     const dataset = await openDataset(datasetSpecOf(l));
     const units = dataset.numRows * perRow;
-    sizes.push({ case: label, targets: 'inputs only', format, bytesPerUnit: (await inputBytes(dataset, format, base.cache.shard_rows as number)) / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
+    sizes.push({ case: label, targets: 'inputs only', format, bytesPerUnit: (await inputBytes(dataset, format, raw.cache!.shard_rows as number)) / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
     for (const [name, targets] of targetCases) {
       if (targets.kind === 'topk' && (targets.k as number) > vocab) continue;
       const s = await precompute(loaded({ ...base, targets }));

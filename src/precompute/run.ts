@@ -1,18 +1,16 @@
-import { writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { Table, type RecordBatch, type Vector } from 'apache-arrow';
-import pLimit from 'p-limit';
-import { CacheWriter, readManifest, verifyCache } from '../cache/index.js';
+import { mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { MANIFEST_FILE, readManifest, verifyCache, type ManifestDraft } from '../cache/index.js';
+import { CacheError } from '../errors/index.js';
 import { appendSoftTargetHead } from '../onnx/index.js';
 import { createProgress } from '../progress/index.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import { recipeToYaml } from '../recipe/index.js';
-import { HEAD_OUTPUTS, targetColumns, type TargetSpec } from '../targets/index.js';
-import { Teacher, bindInputs, buildFeeds, type PlainTensor } from '../teacher/index.js';
-import { flatValues } from '../util/arrow.js';
-import { Rng } from '../util/rng.js';
+import { Teacher, bindInputs, type InputBinding } from '../teacher/index.js';
 import { VERSION } from '../version.js';
+import { runShards } from './pipeline.js';
 import { planPrecompute, type PrecomputePlan } from './plan.js';
+import { ShardWriterThread } from './shard-writer.js';
 
 /** What a precompute run did; printed by `kennis precompute --json`. */
 export interface PrecomputeSummary {
@@ -42,110 +40,121 @@ export interface PrecomputeOptions {
   progress?: boolean;
   /** Called after every shard is durably written (tests use it to crash at chosen points). */
   onShard?: (index: number) => void;
+  /** Receives one-line warnings (stale lock taken over, shards rewritten on resume); default: `warning:` lines on stderr. */
+  onWarning?: (message: string) => void;
 }
+
+const RECIPE_FILE = 'recipe.yaml';
 
 /** Runs the teacher over the dataset into the content-addressed cache, resuming a partial one. */
 export async function precompute(loaded: LoadedRecipe, options: PrecomputeOptions = {}): Promise<PrecomputeSummary> {
   const started = performance.now();
   const plan = await planPrecompute(loaded);
+  const { recipe } = loaded;
+  // checked against the model file before anything is written; the session's inputs are the same plus the sampled head's
+  const bindings = bindInputs(plan.signature.inputs, plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
+  const createdDir = await makeCacheDir(plan.dir);
   const existing = await readManifest(plan.dir, { allowMissing: true });
   if (existing?.complete) {
     const report = await verifyCache(plan.dir);
     if (report.ok) return summary(plan, existing.shards, true, 0, started);
   }
+  // the writer thread starts and checks the existing shards while onnxruntime loads the teacher
+  const opening = ShardWriterThread.open(plan.dir, draftOf(loaded, plan), options.onWarning ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
+  const loading = loadTeacher(loaded, plan);
+  // both are awaited below; neither may count as unhandled while the other is awaited first
+  opening.catch(() => undefined);
+  loading.catch(() => undefined);
+  let writer: ShardWriterThread | undefined;
+  let ok = false;
+  try {
+    writer = await opening;
+    const teacher = await loading;
+    await writeFile(join(plan.dir, RECIPE_FILE), recipeToYaml(recipe));
+    const computed = await runTeacher(loaded, plan, teacher, bindings, writer, options);
+    await writer.finish();
+    ok = true;
+    return summary(plan, writer.shards(), false, computed, started);
+  } finally {
+    await loading.then((t) => t.release(), () => undefined);
+    if (writer) {
+      // a run that failed before recording any shard of a new cache leaves no cache behind
+      if (!ok && existing === undefined && writer.nextShardIndex() === 0) await removeEmptyCache(plan.dir);
+      await writer.close();
+    }
+    if (!ok && createdDir) await removeCreatedDirs(plan.dir, createdDir);
+  }
+}
+
+async function loadTeacher(loaded: LoadedRecipe, plan: PrecomputePlan): Promise<Teacher> {
+  const t = loaded.recipe.teacher;
+  const head = appendSoftTargetHead(plan.teacherBytes, {
+    kind: plan.spec.kind, output: plan.logitsOutput, outputKind: t.output_kind,
+    ...(plan.spec.k ? { k: plan.spec.k } : {}),
+    ...(plan.spec.samples ? { samples: plan.spec.samples, temperature: plan.spec.sampleTemperature! } : {}),
+  });
+  return Teacher.create(head, t.path, { threads: t.threads, providers: t.providers });
+}
+
+async function runTeacher(
+  loaded: LoadedRecipe, plan: PrecomputePlan, teacher: Teacher, bindings: InputBinding[], writer: ShardWriterThread, options: PrecomputeOptions,
+): Promise<number> {
   const { recipe } = loaded;
-  const writer = await CacheWriter.open(plan.dir, {
+  const total = plan.dataset.numRows;
+  const shardRows = recipe.cache.shard_rows;
+  const progress = options.progress ? createProgress({ total, unit: 'rows', label: 'precompute' }) : undefined;
+  let done = Math.min(total, writer.nextShardIndex() * shardRows);
+  progress?.update(done);
+  const computed = await runShards({
+    dataset: plan.dataset, teacher, bindings, spec: plan.spec, writer, shardRows,
+    batchSize: recipe.teacher.batch_size, concurrency: recipe.cache.concurrency,
+    onShard: (index, rows) => {
+      done += rows;
+      progress?.update(done);
+      options.onShard?.(index);
+    },
+  });
+  progress?.finish();
+  return computed;
+}
+
+function draftOf(loaded: LoadedRecipe, plan: PrecomputePlan): ManifestDraft {
+  const { recipe } = loaded;
+  const { dataset } = plan;
+  return {
     key: plan.key,
     teacher: { file: basename(plan.teacherPath), sha256: plan.teacherSha256, ...plan.signature, outputKind: recipe.teacher.output_kind },
     dataset: {
-      name: plan.dataset.name, fingerprint: plan.dataset.fingerprint, split: plan.dataset.split, rows: plan.dataset.numRows,
-      ...(plan.dataset.labelColumn ? { labelColumn: plan.dataset.labelColumn } : {}),
-      inputColumns: plan.dataset.schema.fields.map((f) => f.name).filter((n) => n !== 'row' && n !== plan.dataset.labelColumn),
+      name: dataset.name, fingerprint: dataset.fingerprint, split: dataset.split, rows: dataset.numRows,
+      ...(dataset.labelColumn ? { labelColumn: dataset.labelColumn } : {}),
+      inputColumns: dataset.schema.fields.map((f) => f.name).filter((n) => n !== 'row' && n !== dataset.labelColumn),
     },
     targets: plan.spec,
     shardFormat: recipe.cache.format,
     shardRows: recipe.cache.shard_rows,
     tool: { name: 'kennis', version: VERSION },
-  });
-  let teacher: Teacher | undefined;
+  };
+}
+
+/** Creates the cache directory; returns the first directory this call created, if any. */
+async function makeCacheDir(dir: string): Promise<string | undefined> {
   try {
-    writeFileSync(join(plan.dir, 'recipe.yaml'), recipeToYaml(recipe));
-    const head = appendSoftTargetHead(plan.teacherBytes, {
-      kind: plan.spec.kind, output: plan.logitsOutput, outputKind: recipe.teacher.output_kind,
-      ...(plan.spec.k ? { k: plan.spec.k } : {}),
-      ...(plan.spec.samples ? { samples: plan.spec.samples, temperature: plan.spec.sampleTemperature! } : {}),
-    });
-    teacher = await Teacher.create(head, recipe.teacher.path, { threads: recipe.teacher.threads, providers: recipe.teacher.providers });
-    const computed = await runShards(plan, loaded, teacher, writer, options);
-    await writer.finish();
-    return summary(plan, writer.shards(), false, computed, started);
-  } finally {
-    await teacher?.release();
-    await writer.close();
+    return await mkdir(dir, { recursive: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new CacheError(`cannot create cache directory '${dir}' (${err.code ?? err.message}); set cache.root or cache.dir to a writable directory`, { cause: e });
   }
 }
 
-async function runShards(plan: PrecomputePlan, loaded: LoadedRecipe, teacher: Teacher, writer: CacheWriter, options: PrecomputeOptions): Promise<number> {
-  const { recipe } = loaded;
-  const shardRows = recipe.cache.shard_rows;
-  const total = plan.dataset.numRows;
-  const firstShard = writer.nextShardIndex();
-  const bindings = bindInputs(teacher.inputs.filter((i) => i.name !== 'uniforms'), plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
-  const limit = pLimit(recipe.cache.concurrency);
-  const progress = options.progress ? createProgress({ total, unit: 'rows', label: 'precompute' }) : undefined;
-  let done = firstShard * shardRows;
-  progress?.update(Math.min(done, total));
-  let pendingWrite: Promise<void> = Promise.resolve();
-  for (let shard = firstShard; shard * shardRows < total; shard++) {
-    const start = shard * shardRows;
-    const end = Math.min(start + shardRows, total);
-    const parts: Promise<Record<string, Vector>>[] = [];
-    for await (const batch of plan.dataset.batches({ batchSize: recipe.teacher.batch_size, start, end })) {
-      // teacher runs overlap with reading the next batch and with post-processing earlier ones
-      parts.push(limit(() => teacherBatch(teacher, batch, bindings, plan.spec)));
-    }
-    const columns = await Promise.all(parts);
-    await pendingWrite;
-    const table = concatColumns(columns);
-    const index = shard;
-    pendingWrite = writer.writeShard(index, table).then(() => {
-      done += table.numRows;
-      progress?.update(done);
-      options.onShard?.(index);
-    });
+/** Removes `dir` and its parents up to `first` while they are empty. */
+async function removeCreatedDirs(dir: string, first: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    if (!(await rmdir(d).then(() => true, () => false)) || d === first || dirname(d) === d) return;
   }
-  await pendingWrite;
-  progress?.finish();
-  return total - firstShard * shardRows;
 }
 
-async function teacherBatch(teacher: Teacher, batch: RecordBatch, bindings: ReturnType<typeof bindInputs>, spec: TargetSpec): Promise<Record<string, Vector>> {
-  const rows = flatValues(batch.getChild('row')!) as Int32Array;
-  const feeds: Record<string, PlainTensor> = buildFeeds(batch, bindings);
-  if (spec.kind === 'sampled') feeds.uniforms = uniforms(rows, spec);
-  const out = await teacher.run(feeds, HEAD_OUTPUTS[spec.kind]);
-  const columns: Record<string, Vector> = {};
-  for (const field of batch.schema.fields) columns[field.name] = batch.getChild(field.name)!;
-  return { ...columns, ...targetColumns(spec, out, rows) };
-}
-
-/** Seeded per row, so a shard's draws do not depend on batch size, order or resumption. */
-function uniforms(rows: Int32Array, spec: TargetSpec): PlainTensor {
-  const positions = spec.seqLen ?? 1;
-  const n = spec.samples!;
-  const data = new Float32Array(rows.length * positions * n);
-  for (let r = 0; r < rows.length; r++) {
-    const rng = Rng.derive(spec.seed ?? 0, rows[r]!);
-    for (let i = 0; i < positions * n; i++) data[r * positions * n + i] = rng.next();
-  }
-  return { type: 'float32', data, dims: spec.seqLen ? [rows.length, positions, n] : [rows.length, n] };
-}
-
-function concatColumns(parts: Record<string, Vector>[]): Table {
-  const names = Object.keys(parts[0]!);
-  const merged: Record<string, Vector> = {};
-  for (const name of names) merged[name] = parts.slice(1).reduce((acc, p) => acc.concat(p[name]!), parts[0]![name]!);
-  return new Table(merged);
+async function removeEmptyCache(dir: string): Promise<void> {
+  for (const name of [MANIFEST_FILE, RECIPE_FILE]) await unlink(join(dir, name)).catch(() => undefined);
 }
 
 function summary(plan: PrecomputePlan, shards: readonly { rows: number; bytes: number }[], hit: boolean, computed: number, started: number): PrecomputeSummary {

@@ -30,7 +30,7 @@ export class ShardWriterThread {
 
   private constructor(private readonly worker: Worker, private readonly onWarning: (message: string) => void) {
     worker.on('message', (reply: WorkerReply) => this.receive(reply));
-    worker.on('error', (err) => this.die(err));
+    worker.on('error', (err: unknown) => this.die(err instanceof Error ? err : new Error(String(err))));
     worker.on('exit', (code) => this.die(new CacheError(`the cache writer thread exited (code ${code}) before answering; re-run to resume`)));
   }
 

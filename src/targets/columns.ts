@@ -12,7 +12,8 @@ export type HeadOutputs = Record<string, PlainTensor>;
 export const HEAD_OUTPUTS = {
   full: ['logits'],
   topk: ['topk_logits', 'topk_ids', 'logsumexp'],
-  sampled: ['sample_ids'],
+  // logsumexp is not stored for sampled targets: it is read to reject non-finite teacher outputs
+  sampled: ['sample_ids', 'logsumexp'],
 } as const;
 
 /**
@@ -42,6 +43,7 @@ export function targetColumns(spec: TargetSpec, out: HeadOutputs, rows: Int32Arr
       };
     }
     case 'sampled': {
+      checkFinite(out.logsumexp!.data as Float32Array, rows, 'logsumexp');
       const n = spec.samples!;
       const { ids, counts } = countDraws(out.sample_ids!.data as Int32Array, n, spec.vocab);
       return {

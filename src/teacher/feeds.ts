@@ -57,7 +57,8 @@ export function bindInputs(inputs: readonly TensorSignature[], schema: Schema, m
     const rowShape = m?.shape ?? (modelRow.every((d) => typeof d === 'number') ? (modelRow as number[]) : colShape);
     const rowSize = rowShape.reduce((a, b) => a * b, 1);
     if (rowSize !== perRow) {
-      throw new TeacherError(`teacher input '${input.name}' expects [N,${modelRow.join(',')}] but column '${column}' has ${perRow} values per row; set teacher.inputs.${input.name}.shape to a shape of ${perRow} values`);
+      const given = m?.shape ? `teacher.inputs.${input.name}.shape [${m.shape.join(',')}] holds ${rowSize} values` : `teacher input '${input.name}' expects [N,${modelRow.join(',')}]`;
+      throw new TeacherError(`${given} but column '${column}' has ${perRow} values per row; set teacher.inputs.${input.name}.shape to a shape of ${perRow} values that the model accepts ([N,${modelRow.join(',')}])`);
     }
     if (rowShape.length !== modelRow.length || modelRow.some((d, i) => typeof d === 'number' && d !== rowShape[i])) {
       throw new TeacherError(`teacher input '${input.name}' expects [N,${modelRow.join(',')}], got per-row shape [${rowShape.join(',')}] from column '${column}'; set teacher.inputs.${input.name}.shape`);

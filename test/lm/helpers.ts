@@ -14,7 +14,7 @@ import { sequenceModel } from '../fixtures/teachers.js';
 /** Tokens per window in the LM tests. */
 export const SEQ_LEN = 32;
 /** Windows per split (train, validation and test each). */
-export const ROWS = 96;
+export const ROWS = 48;
 
 /** A tmp workspace with a byte-level fixture teacher and topk + sampled caches of moby-dick (train and validation). */
 export async function lmWorkspace(): Promise<{ dir: string; teacher: string; recipe: (more?: string[]) => LoadedRecipe }> {

@@ -71,7 +71,7 @@ function formatReport(r: EvalReport): string {
   const seq = r.task === 'sequence';
   const metric = (m: EvalReport['models'][number]): string => {
     if (m.accuracy === undefined) return '-';
-    if (!seq) return `acc ${(100 * m.accuracy).toFixed(2)}%`;
+    if (!seq) return `${(100 * m.accuracy).toFixed(2)}%`;
     return m.bitsPerByte !== undefined ? `${m.bitsPerByte.toFixed(4)} bpb` : `${m.bitsPerToken!.toFixed(4)} bits/token`;
   };
   const header = ['model', seq ? 'bits' : 'accuracy', 'errors', 'params', 'size', 'ms/sample', 'agreement', 'KL'];

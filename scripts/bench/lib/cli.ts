@@ -1,0 +1,32 @@
+/** The flags every bench script takes, its scratch directory and its JSON output. */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { machineInfo } from './machine.js';
+
+/** Parsed command line of a bench script. */
+export interface BenchArgs {
+  /** --quick: fewer rows and repetitions (the ~1-minute bench). */
+  quick: boolean;
+  /** --out FILE: where the JSON goes. */
+  out: string;
+}
+
+/** Reads --quick and --out (default bench/<name>.json). */
+export function benchArgs(name: string, argv = process.argv.slice(2)): BenchArgs {
+  const at = argv.indexOf('--out');
+  return { quick: argv.includes('--quick'), out: path.resolve(at >= 0 ? argv[at + 1]! : `bench/${name}.json`) };
+}
+
+/** A fresh scratch directory bench/tmp/<name> (removed again by the caller). */
+export function scratchDir(name: string): string {
+  const dir = path.resolve('bench/tmp', name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Writes the section's result with the machine it ran on. */
+export function writeJson(file: string, result: object): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ machine: machineInfo(), ...result }, null, 2) + '\n');
+}

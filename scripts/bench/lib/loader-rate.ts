@@ -1,0 +1,23 @@
+/** How fast CacheLoader turns a cache into training batches (read, decode, shuffle, assemble). */
+import { CacheLoader } from '../../../src/loader/index.js';
+import { trainingColumns } from '../../../src/train/batch.js';
+import { inputOf, type BenchCache } from './caches.js';
+import { timeRuns, type RunOptions } from './stats.js';
+
+/** Loader settings of a measurement. */
+export interface LoaderSettings {
+  /** Rows per batch. */
+  batchSize: number;
+  /** Shuffle buffer rows. */
+  shuffleBuffer: number;
+}
+
+/** Wall time (ms) of each timed full epoch of the loader over the columns the trainer reads. */
+export async function loaderEpochTimes(cache: BenchCache, s: LoaderSettings, o: RunOptions): Promise<number[]> {
+  const loader = new CacheLoader(cache.dir, cache.manifest, { columns: trainingColumns(cache.manifest, inputOf(cache)), ...s, seed: 1 });
+  return timeRuns(async (i) => {
+    let rows = 0;
+    for await (const b of loader.epoch(Math.max(i, 0))) rows += b.size;
+    if (rows !== loader.rows) throw new RangeError(`expected ${loader.rows} rows per epoch, got ${rows}`);
+  }, o);
+}

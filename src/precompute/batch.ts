@@ -1,0 +1,31 @@
+import type { RecordBatch, Vector } from 'apache-arrow';
+import { HEAD_OUTPUTS, targetColumns, type TargetSpec } from '../targets/index.js';
+import { buildFeeds, type InputBinding, type PlainTensor, type Teacher } from '../teacher/index.js';
+import { flatValues } from '../util/arrow.js';
+import { Rng } from '../util/rng.js';
+
+/** Name of the sampled head's extra input (see appendSoftTargetHead). */
+export const UNIFORMS = 'uniforms';
+
+/** Runs the teacher on one dataset batch; returns the batch's own columns followed by the target columns. */
+export async function teacherBatch(teacher: Teacher, batch: RecordBatch, bindings: readonly InputBinding[], spec: TargetSpec): Promise<Record<string, Vector>> {
+  const rows = flatValues(batch.getChild('row')!) as Int32Array;
+  const feeds: Record<string, PlainTensor> = buildFeeds(batch, bindings);
+  if (spec.kind === 'sampled') feeds[UNIFORMS] = uniforms(rows, spec);
+  const out = await teacher.run(feeds, HEAD_OUTPUTS[spec.kind]);
+  const columns: Record<string, Vector> = {};
+  for (const field of batch.schema.fields) columns[field.name] = batch.getChild(field.name)!;
+  return { ...columns, ...targetColumns(spec, out, rows) };
+}
+
+/** Seeded per row, so a shard's draws do not depend on batch size, order or resumption. */
+export function uniforms(rows: Int32Array, spec: TargetSpec): PlainTensor {
+  const positions = spec.seqLen ?? 1;
+  const n = spec.samples!;
+  const data = new Float32Array(rows.length * positions * n);
+  for (let r = 0; r < rows.length; r++) {
+    const rng = Rng.derive(spec.seed ?? 0, rows[r]!);
+    for (let i = 0; i < positions * n; i++) data[r * positions * n + i] = rng.next();
+  }
+  return { type: 'float32', data, dims: spec.seqLen ? [rows.length, positions, n] : [rows.length, n] };
+}
