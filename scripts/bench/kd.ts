@@ -8,7 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runStage, type EvalRow } from '../../src/pipeline/index.js';
+import type { EvalReport } from '../../src/eval/index.js';
+import { nameRows, runStage } from '../../src/pipeline/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
 
 const { values: opts, positionals: overrides } = parseArgs({
@@ -51,8 +52,8 @@ await Promise.all(Array.from({ length: Number(opts.parallel) }, async () => {
   }
 }));
 const models = [recipe.teacher.path, ...jobs.map((j) => join(root, j.name, 'student.onnx'))];
-const evaluation = await runStage<{ models: EvalRow[] }>('eval', ['eval', ...models, '--dataset', recipe.dataset.name, '--split', 'test', '--names', ['teacher', ...jobs.map((j) => j.name)].join(',')]);
-const errors = new Map(evaluation.models.map((m) => [m.name, m.errors!]));
+const evaluation = await runStage<EvalReport>('eval', ['eval', ...models, '--dataset', recipe.dataset.name, '--split', 'test']);
+const errors = new Map(nameRows(evaluation, ['teacher', ...jobs.map((j) => j.name)]).map((m) => [m.name, m.errors!]));
 const teacherErrors = errors.get('teacher')!;
 
 const rows = seeds.map((s) => {

@@ -1,2 +1,2 @@
-export { distillAndCompare, readRun, type DistillSummary, type EvalRow } from './run.js';
+export { distillAndCompare, nameRows, readRun, type DistillSummary, type EvalRow } from './run.js';
 export { runStage } from './child.js';

@@ -4,23 +4,11 @@ import type { PrecomputeSummary } from '../precompute/run.js';
 import { loadRecipe } from '../recipe/index.js';
 import { writeReport, type MetricPoint, type ReportModel, type ReportRun } from '../report/index.js';
 import type { TrainSummary } from '../train/run.js';
+import type { EvalReport, ModelEval } from '../eval/index.js';
 import { runStage } from './child.js';
 
-/** One model's row of `kennis eval --json`. */
-export interface EvalRow {
-  name: string;
-  file: string;
-  accuracy?: number;
-  errors?: number;
-  bitsPerByte?: number;
-  parameters: number;
-  bytes: number;
-  latencyMs: number;
-  agreement: number;
-  kl: number;
-  perClassErrors?: number[];
-  confusion?: number[][];
-}
+/** One model's row of `kennis eval --json`, named by its role. */
+export type EvalRow = ModelEval & { name: string };
 
 /** What `kennis distill` did. */
 export interface DistillSummary {
@@ -63,11 +51,11 @@ export async function distillAndCompare(file: string, overrides: readonly string
   const teacher = resolve(loaded.baseDir, recipe.teacher.path);
   const datasetArgs = recipe.dataset.name === 'file' ? ['--dataset', resolve(loaded.baseDir, recipe.dataset.path!)] : ['--dataset', recipe.dataset.name];
   const seqArgs = recipe.dataset.seq_len ? ['--seq-len', String(recipe.dataset.seq_len)] : [];
-  const evaluation = await runStage<{ models: EvalRow[] }>('eval', [
+  const evaluation = await runStage<EvalReport>('eval', [
     'eval', teacher, join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx'),
-    ...datasetArgs, ...seqArgs, '--split', 'test', '--names', 'teacher,baseline,distilled',
+    ...datasetArgs, ...seqArgs, '--split', 'test',
   ]);
-  const rows = evaluation.models;
+  const rows = nameRows(evaluation, ['teacher', 'baseline', 'distilled']);
   const classification = rows[0]!.errors !== undefined;
   const metric = (r: EvalRow) => (classification ? r.errors! : r.bitsPerByte!);
   const [t, b, d] = rows.map(metric) as [number, number, number];
@@ -90,13 +78,18 @@ export async function distillAndCompare(file: string, overrides: readonly string
   return { runDir, precompute, baseline, distilled, eval: rows, gapClosed, report, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Eval rows come in the order of the models passed; names give them their roles. */
+export function nameRows(report: EvalReport, names: readonly string[]): EvalRow[] {
+  return report.models.map((m, i) => ({ ...m, name: names[i] ?? m.model }));
+}
+
 function toReportModel(r: EvalRow): ReportModel {
-  const metrics: Record<string, number> = { agreement: r.agreement, kl_to_teacher: r.kl };
+  const metrics: Record<string, number> = { agreement: r.agreement, kl_to_teacher: r.klToReference };
   if (r.errors !== undefined) metrics.errors = r.errors;
   if (r.accuracy !== undefined) metrics.accuracy = r.accuracy;
   if (r.bitsPerByte !== undefined) metrics.bits_per_byte = r.bitsPerByte;
   return {
-    name: r.name, metrics, params: r.parameters, bytes: r.bytes, latencyMs: r.latencyMs,
+    name: r.name, metrics, params: r.parameters, bytes: r.fileBytes, latencyMs: r.latencyMsPerSample,
     ...(r.perClassErrors ? { perClassErrors: r.perClassErrors } : {}), ...(r.confusion ? { confusion: r.confusion } : {}),
   };
 }

@@ -12,7 +12,7 @@ export async function teacherBatch(teacher: Teacher, batch: RecordBatch, binding
   const rows = flatValues(batch.getChild('row')!) as Int32Array;
   const feeds: Record<string, PlainTensor> = buildFeeds(batch, bindings);
   if (spec.kind === 'sampled') feeds[UNIFORMS] = uniforms(rows, spec);
-  const out = await teacher.run(feeds, HEAD_OUTPUTS[spec.kind]);
+  const out = await teacher.run(feeds, HEAD_OUTPUTS[spec.kind], `dataset rows ${rows[0]}..${rows[rows.length - 1]}`);
   const columns: Record<string, Vector> = {};
   for (const field of batch.schema.fields) columns[field.name] = batch.getChild(field.name)!;
   return { ...columns, ...targetColumns(spec, out, rows) };

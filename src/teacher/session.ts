@@ -28,6 +28,8 @@ export interface TeacherSessionOptions {
 export class Teacher {
   private constructor(
     private readonly session: ort.InferenceSession,
+    /** Names the teacher in errors. */
+    private readonly label: string,
     /** Model inputs as onnxruntime reports them. */
     readonly inputs: TensorSignature[],
     /** Model outputs as onnxruntime reports them. */
@@ -39,6 +41,8 @@ export class Teacher {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: options.providers ?? ['cpu'],
       graphOptimizationLevel: 'all',
+      // onnxruntime would also log the errors kennis reports itself as one line
+      logSeverityLevel: 4,
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
     };
     let session: ort.InferenceSession;
@@ -48,16 +52,25 @@ export class Teacher {
       const why = (e as Error).message.split('\n')[0]!.slice(0, 300);
       throw new TeacherError(`teacher '${label}' could not be loaded by onnxruntime (${why}); check that it is a complete ONNX model file`);
     }
-    return new Teacher(session, session.inputMetadata.map(signature), session.outputMetadata.map(signature));
+    return new Teacher(session, label, session.inputMetadata.map(signature), session.outputMetadata.map(signature));
   }
 
-  /** Runs the model; returns the requested outputs (default all) as plain tensors. */
-  async run(feeds: Record<string, PlainTensor>, outputNames?: readonly string[]): Promise<Record<string, PlainTensor>> {
+  /**
+   * Runs the model; returns the requested outputs (default all) as plain tensors. A failing run
+   * is a TeacherError that names `what` (e.g. the dataset rows of the batch).
+   */
+  async run(feeds: Record<string, PlainTensor>, outputNames?: readonly string[], what = 'a batch'): Promise<Record<string, PlainTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       ortFeeds[name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
     }
-    const results = outputNames ? await this.session.run(ortFeeds, outputNames as string[]) : await this.session.run(ortFeeds);
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = outputNames ? await this.session.run(ortFeeds, outputNames as string[]) : await this.session.run(ortFeeds);
+    } catch (e) {
+      const why = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+      throw new TeacherError(`teacher '${this.label}' failed on ${what} (${why}); check that these rows fit the teacher's inputs (${describeFeeds(feeds)})`);
+    }
     const out: Record<string, PlainTensor> = {};
     for (const [name, value] of Object.entries(results)) {
       const t = value as ort.Tensor;
@@ -77,6 +90,10 @@ export class Teacher {
 function signature(meta: ort.InferenceSession.ValueMetadata): TensorSignature {
   if (!meta.isTensor) return { name: meta.name, type: 'non-tensor', shape: [] };
   return { name: meta.name, type: meta.type, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) };
+}
+
+function describeFeeds(feeds: Record<string, PlainTensor>): string {
+  return Object.entries(feeds).map(([name, t]) => `${name}: ${t.type} [${t.dims.join(',')}]`).join('; ');
 }
 
 /** Formats a signature list for error messages: `image: float32 [batch,784]`. */

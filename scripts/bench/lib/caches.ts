@@ -183,7 +183,9 @@ export class SyntheticLogits {
         draws[p * n + j] = lo;
       }
     }
-    return { sample_ids: { type: 'int32', data: draws, dims: [...dims, n] } };
+    // the head also returns the logsumexp, which precompute checks for non-finite values
+    const lse = this.top(1).lse.slice(start * T, end * T);
+    return { sample_ids: { type: 'int32', data: draws, dims: [...dims, n] }, logsumexp: { type: 'float32', data: lse, dims } };
   }
 }
 

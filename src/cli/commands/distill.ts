@@ -22,10 +22,10 @@ function table(s: DistillSummary): string {
     classification ? String(r.errors) : r.bitsPerByte!.toFixed(4),
     classification ? r.accuracy!.toFixed(4) : '',
     r.parameters.toLocaleString('en-US'),
-    (r.bytes / 1024).toFixed(0),
-    r.latencyMs.toFixed(4),
+    (r.fileBytes / 1024).toFixed(0),
+    r.latencyMsPerSample.toFixed(4),
     r.agreement.toFixed(4),
-    r.kl.toFixed(4),
+    r.klToReference.toFixed(4),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

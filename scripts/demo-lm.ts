@@ -1,0 +1,174 @@
+/**
+ * LLM-style distillation end to end on bytes (`npm run demo:lm`): the committed byte-level
+ * transformer teacher (data/teachers/lm-teacher.onnx) -> small gpt students at EQUAL steps from
+ *   baseline          hard next-byte labels only (alpha = 0)
+ *   topk-ghost        top-16 logits + exact logsumexp, tail mass in a ghost bucket
+ *   topk-renormalize  the same cache, renormalized over the 16 ids
+ *   sampled           32 draws per position from the teacher, as ids + counts
+ * over several seeds; exports each student, scores all with `kennis eval` on the test split
+ * (bits per byte, top-1 agreement and KL to the teacher), and writes runs/lm/report.html and
+ * runs/lm/results.json. Every stage is its own process (src/pipeline runStage).
+ *
+ *   npx tsx scripts/demo-lm.ts [--seeds 3] [--steps 300] [--parallel 2] [--out runs/lm] [--set key=value ...]
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pLimit from 'p-limit';
+import { readManifest, type CacheInfo, type Manifest } from '../src/cache/index.js';
+import type { EvalReport, ModelEval } from '../src/eval/index.js';
+import { readRun, runStage } from '../src/pipeline/index.js';
+import type { PrecomputeSummary } from '../src/precompute/index.js';
+import { loadRecipe } from '../src/recipe/index.js';
+import { writeReport, type ReportModel } from '../src/report/index.js';
+import type { TrainSummary } from '../src/train/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '3' },
+    steps: { type: 'string' },
+    parallel: { type: 'string', default: '2' },
+    out: { type: 'string', default: 'runs/lm' },
+    topk: { type: 'string', default: 'recipes/lm-topk.yaml' },
+    sampled: { type: 'string', default: 'recipes/lm-sampled.yaml' },
+    /** Overrides applied to every stage, e.g. --set teacher.path=/tmp/t.onnx --set dataset.limit=200. */
+    set: { type: 'string', multiple: true, default: [] },
+    /** Reuse a finished student (summary.json + student.onnx) instead of training it again. */
+    reuse: { type: 'boolean', default: false },
+  },
+});
+const seeds = Array.from({ length: Number(args.seeds) }, (_, i) => i + 1);
+const common = [...args.set!, ...(args.steps ? [`train.max_steps=${args.steps}`] : [])];
+const outDir = resolve(args.out!);
+const started = performance.now();
+const log = (m: string) => process.stderr.write(`demo-lm: ${m}\n`);
+
+/** One student configuration; all share the student, budget and seeds. */
+interface Variant { name: string; recipe: string; overrides: string[]; targets: string }
+const VARIANTS: Variant[] = [
+  { name: 'baseline', recipe: args.topk!, overrides: ['distill.alpha=0'], targets: 'labels only' },
+  { name: 'topk-ghost', recipe: args.topk!, overrides: ['distill.tail=ghost'], targets: 'top-k + logsumexp, ghost tail' },
+  { name: 'topk-renormalize', recipe: args.topk!, overrides: ['distill.tail=renormalize'], targets: 'top-k, renormalized' },
+  { name: 'sampled', recipe: args.sampled!, overrides: [], targets: 'sampled ids + counts' },
+];
+
+/** Uncompressed bytes per token of the soft targets alone (inputs and labels excluded). */
+function targetBytesPerToken(m: Manifest): number {
+  const t = m.targets;
+  const id = t.idDtype === 'uint8' ? 1 : t.idDtype === 'uint16' ? 2 : 4;
+  const value = t.valueDtype === 'float16' ? 2 : 4;
+  if (t.kind === 'topk') return t.k! * (id + value) + 4;
+  if (t.kind === 'sampled') return t.samples! * (id + (t.samples! <= 255 ? 1 : 2));
+  return t.vocab * value;
+}
+
+// 1. the teacher runs once per target kind and split; training never loads it
+const caches: Record<string, { summary: PrecomputeSummary; info: CacheInfo; targetBytes: number }> = {};
+for (const [kind, recipe] of [['topk', args.topk!], ['sampled', args.sampled!]] as const) {
+  const summary = await runStage<PrecomputeSummary>(`precompute ${kind}`, ['precompute', recipe, ...common]);
+  await runStage<PrecomputeSummary>(`precompute ${kind} validation`, ['precompute', recipe, ...common, 'dataset.split=validation']);
+  const info = await runStage<CacheInfo>(`cache info ${kind}`, ['cache', 'info', summary.cacheDir]);
+  caches[kind] = { summary, info, targetBytes: targetBytesPerToken(await readManifest(summary.cacheDir)) };
+  log(`${kind} cache: ${summary.rows} rows, ${info.bytesPerToken!.toFixed(1)} bytes/token on disk, ${caches[kind]!.targetBytes} bytes/token of raw targets ` +
+    `(full float32 logits: ${info.fullFloat32BytesPerRow / info.seqLen!}); teacher next-byte accuracy ${info.teacherAccuracy?.toFixed(4)}`);
+}
+
+// 2. every variant x seed at equal steps, `parallel` students at a time, each exported to ONNX
+interface Trained { variant: Variant; seed: number; dir: string; summary: TrainSummary; onnx: string }
+const limit = pLimit(Number(args.parallel));
+const trained: Trained[] = await Promise.all(VARIANTS.flatMap((variant) => seeds.map((seed) => limit(async (): Promise<Trained> => {
+  const dir = join(outDir, variant.name, `seed-${seed}`);
+  const onnx = join(dir, 'student.onnx');
+  const label = `${variant.name} seed ${seed}`;
+  if (args.reuse && existsSync(join(dir, 'summary.json')) && existsSync(onnx)) {
+    return { variant, seed, dir, onnx, summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as TrainSummary };
+  }
+  const summary = await runStage<TrainSummary>(label, ['train', variant.recipe, ...common, ...variant.overrides, `student.seed=${seed}`, `train.seed=${seed}`, `output.dir=${dir}`]);
+  await runStage(`export ${label}`, ['export', dir]);
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  log(`${label}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s, validation ${summary.finalEval?.bits_per_byte?.toFixed(4)} bits/byte`);
+  return { variant, seed, dir, onnx, summary };
+}))));
+
+// 3. one eval pass over the test split: the teacher first, so agreement and KL are to the teacher
+const loaded = loadRecipe(args.topk!, common);
+const ds = loaded.recipe.dataset;
+const teacherPath = resolve(loaded.baseDir, loaded.recipe.teacher.path);
+const evaluation = await runStage<EvalReport>('eval', [
+  'eval', teacherPath, ...trained.map((t) => t.onnx), '--dataset', ds.name, '--seq-len', String(ds.seq_len), '--split', 'test', '--repeats', '3',
+  ...(ds.limit ? ['--limit', String(ds.limit)] : []),
+]);
+const [teacherEval, ...studentEvals] = evaluation.models as [ModelEval, ...ModelEval[]];
+
+// 4. mean ± std over seeds
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const rows = VARIANTS.map((variant) => {
+  const mine = trained.map((t, i) => ({ t, e: studentEvals[i]! })).filter(({ t }) => t.variant === variant);
+  const bpb = mine.map(({ e }) => e.bitsPerByte!);
+  const agreement = mine.map(({ e }) => e.agreement);
+  const kl = mine.map(({ e }) => e.klToReference);
+  const cache = caches[variant.recipe === args.topk ? 'topk' : 'sampled']!;
+  const baseline = variant.name === 'baseline';
+  return {
+    name: variant.name, targets: variant.targets, overrides: variant.overrides,
+    targetBytesPerToken: baseline ? 0 : cache.targetBytes, cacheBytesPerToken: cache.info.bytesPerToken!,
+    bitsPerByte: { mean: mean(bpb), std: std(bpb) }, agreement: { mean: mean(agreement), std: std(agreement) }, klToTeacher: { mean: mean(kl), std: std(kl) },
+    parameters: mine[0]!.e.parameters, fileBytes: mine[0]!.e.fileBytes, latencyMs: mean(mine.map(({ e }) => e.latencyMsPerSample)),
+    trainSeconds: mean(mine.map(({ t }) => t.summary.seconds)), steps: mine[0]!.t.summary.steps, tokensPerRun: mine[0]!.t.summary.tokens,
+    seeds: mine.map(({ t, e }) => ({ seed: t.seed, bitsPerByte: e.bitsPerByte!, agreement: e.agreement, klToTeacher: e.klToReference, validationBitsPerByte: t.summary.finalEval?.bits_per_byte, dir: t.dir })),
+  };
+});
+const base = rows[0]!;
+const best = rows.slice(1).reduce((a, b) => (b.bitsPerByte.mean < a.bitsPerByte.mean ? b : a));
+const teacherBpb = teacherEval.bitsPerByte!;
+const gain = base.bitsPerByte.mean - best.bitsPerByte.mean;
+const gapClosed = gain / (base.bitsPerByte.mean - teacherBpb);
+const fullBytes = caches.topk!.info.fullFloat32BytesPerRow / caches.topk!.info.seqLen!;
+const pm = (s: { mean: number; std: number }, d = 4) => `${s.mean.toFixed(d)} ± ${s.std.toFixed(d)}`;
+const headline = `Equal steps (${base.steps} x ${base.tokensPerRun / base.steps} tokens), ${seeds.length} seed(s): best distilled (${best.name}) ${best.bitsPerByte.mean.toFixed(4)} vs baseline ${base.bitsPerByte.mean.toFixed(4)} bits/byte on the test split ` +
+  `(${gain >= 0 ? '-' : '+'}${Math.abs(gain).toFixed(4)}, ${(100 * gapClosed).toFixed(0)}% of the gap to the teacher's ${teacherBpb.toFixed(4)}).`;
+
+// 5. results.json, report.html, the table
+mkdirSync(outDir, { recursive: true });
+const results = {
+  teacher: { file: teacherPath, bitsPerByte: teacherBpb, parameters: teacherEval.parameters, fileBytes: teacherEval.fileBytes },
+  dataset: { name: ds.name, seqLen: ds.seq_len, evalSplit: 'test', positions: evaluation.positions },
+  student: loaded.recipe.student, distill: { alpha: loaded.recipe.distill.alpha, temperature: loaded.recipe.distill.temperature },
+  train: { steps: base.steps, batchSize: loaded.recipe.train.batch_size, lr: loaded.recipe.train.lr },
+  fullFloat32BytesPerToken: fullBytes, seeds, variants: rows,
+  best: best.name, gainBitsPerByte: gain, gapClosed, headline,
+  command: `npx tsx scripts/demo-lm.ts --seeds ${seeds.length}${args.steps ? ` --steps ${args.steps}` : ''}${args.set!.map((s) => ` --set ${s}`).join('')}`,
+  seconds: Math.round((performance.now() - started) / 1000),
+};
+writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+const toModel = (r: typeof rows[number]): ReportModel => ({
+  name: r.name, params: r.parameters, bytes: r.fileBytes, latencyMs: r.latencyMs,
+  metrics: { bits_per_byte: r.bitsPerByte.mean, bits_per_byte_std: r.bitsPerByte.std, agreement: r.agreement.mean, kl_to_teacher: r.klToTeacher.mean, target_bytes_per_token: r.targetBytesPerToken },
+});
+const report = join(outDir, 'report.html');
+writeReport(report, {
+  title: `kennis: LLM-style distillation on ${ds.name} bytes`,
+  subtitle: `teacher ${loaded.recipe.teacher.path} (${teacherEval.parameters.toLocaleString('en-US')} parameters); gpt students d_model ${loaded.recipe.student?.d_model}, ${loaded.recipe.student?.layers} layers; ` +
+    `alpha ${loaded.recipe.distill.alpha}, T ${loaded.recipe.distill.temperature}; curves of seed ${seeds[0]}`,
+  notes: [
+    headline,
+    ...rows.map((r) => `${r.name} (${r.targets}, ${r.targetBytesPerToken} target bytes/token): ${pm(r.bitsPerByte)} bits/byte, agreement ${pm(r.agreement)}.`),
+    `Full float32 logits would take ${fullBytes} bytes/token; caches on disk (ZSTD Parquet, with input_ids and labels): topk ${caches.topk!.info.bytesPerToken!.toFixed(1)}, sampled ${caches.sampled!.info.bytesPerToken!.toFixed(1)} bytes/token.`,
+  ],
+  headline: { metric: 'bits_per_byte', label: 'test bits per byte', lowerIsBetter: true },
+  runs: VARIANTS.map((v) => readRun(v.name, trained.find((t) => t.variant === v && t.seed === seeds[0])!.dir)),
+  models: [{ name: 'teacher', params: teacherEval.parameters, bytes: teacherEval.fileBytes, latencyMs: teacherEval.latencyMsPerSample, metrics: { bits_per_byte: teacherBpb, agreement: 1, kl_to_teacher: 0 } }, ...rows.map(toModel)],
+  tradeoffs: {
+    title: 'Soft-target bytes per token vs test bits per byte', xName: 'raw target bytes per token', yName: 'test bits per byte',
+    points: rows.map((r) => ({ x: r.targetBytesPerToken, y: r.bitsPerByte.mean, label: r.name })),
+  },
+});
+const table = [
+  ['student', 'targets', 'target B/token', 'test bits/byte', 'agreement', 'KL to teacher'],
+  ['teacher', '-', '-', teacherBpb.toFixed(4), '-', '-'],
+  ...rows.map((r) => [r.name, r.targets, String(r.targetBytesPerToken), pm(r.bitsPerByte), pm(r.agreement), pm(r.klToTeacher, 3)]),
+];
+const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+console.log(table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
+console.log(`\n${headline}\nfull float32 logits: ${fullBytes} bytes/token. report: ${report}\nresults: ${join(outDir, 'results.json')} (${results.seconds} s)`);
