@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { openDataset } from '../../src/datasets/index.js';
+import { distillAndCompare } from '../../src/pipeline/index.js';
+import { flatValues } from '../../src/util/arrow.js';
+import { mlpClassifier } from '../fixtures/teachers.js';
+
+test('kennis distill runs every stage and its numbers agree with a direct onnxruntime run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kennis-distill-'));
+  const teacher = join(dir, 'teacher.onnx');
+  writeFileSync(teacher, mlpClassifier({ seed: 4, hidden: [32] }).bytes);
+  const recipe = join(dir, 'recipe.yaml');
+  writeFileSync(recipe, [
+    `teacher: { path: ${teacher} }`,
+    'dataset: { name: mnist, split: train, limit: 800 }',
+    'targets: { kind: full }',
+    `cache: { root: ${join(dir, 'cache')}, shard_rows: 400 }`,
+    'student: { arch: mlp, hidden: [16] }',
+    'distill: { alpha: 0.9, temperature: 2 }',
+    'train: { batch_size: 100, max_steps: 12, log_every: 4, backend: wasm }',
+    `output: { dir: ${join(dir, 'run')} }`,
+  ].join('\n'));
+  const s = await distillAndCompare(recipe, []);
+  assert.deepEqual(s.eval.map((r) => r.name), ['teacher', 'baseline', 'distilled']);
+  assert.equal(s.baseline.steps, 12);
+  assert.equal(s.distilled.steps, 12);
+  assert.ok(existsSync(join(dir, 'run', 'baseline', 'student.onnx')) && existsSync(join(dir, 'run', 'distilled', 'student.onnx')));
+  const html = readFileSync(s.report, 'utf8');
+  assert.match(html, /distillation closed -?\d+% of the gap/);
+  // the teacher's test errors, recomputed with a direct session.run over the test split
+  const session = await ort.InferenceSession.create(teacher);
+  let errors = 0;
+  try {
+    const ds = await openDataset({ name: 'mnist', split: 'test' });
+    for await (const b of ds.batches({ batchSize: 500 })) {
+      const x = flatValues(b.getChild('image')!) as Float32Array;
+      const y = flatValues(b.getChild('label')!) as Int32Array;
+      const out = await session.run({ image: new ort.Tensor('float32', x, [b.numRows, 784]) });
+      const logits = out.logits!.data as Float32Array;
+      for (let i = 0; i < b.numRows; i++) {
+        let best = 0;
+        for (let c = 1; c < 10; c++) if (logits[i * 10 + c]! > logits[i * 10 + best]!) best = c;
+        if (best !== y[i]) errors++;
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  assert.equal(s.eval[0]!.errors, errors);
+  const [t, b, d] = s.eval.map((r) => r.errors!) as [number, number, number];
+  assert.ok(Math.abs(s.gapClosed - (b - d) / (b - t)) < 1e-12);
+});
