@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend, tf } from '../src/backend/index.js';
 import { openDataset } from '../src/datasets/index.js';
-import { exportStudentToOnnx } from '../src/export/index.js';
+import { checkExport, exportStudentToOnnx } from '../src/export/index.js';
 import { hardLabelLossSum } from '../src/losses/index.js';
 import { AdamW, cosineWithWarmup } from '../src/optim/index.js';
 import { buildStudent, type MlpSpec, type Student } from '../src/students/index.js';
@@ -108,6 +108,9 @@ for (let epoch = 0; epoch < epochs; epoch++) {
 const valAcc = accuracy(teacher, validation);
 const testAcc = accuracy(teacher, test);
 const bytes = exportStudentToOnnx(spec, teacher.getWeights(), { inputName: 'image' });
+// onnxruntime must agree with tfjs on the exported graph (within 1e-4) before anything is written
+const check = await checkExport(spec, teacher.getWeights(), bytes, { inputName: 'image' });
+console.error(`export check: onnxruntime vs tfjs max |diff| ${check.maxAbsDiff.toExponential(2)}`);
 mkdirSync(dirname(args.out!), { recursive: true });
 writeFileSync(args.out!, bytes);
 const sha256 = createHash('sha256').update(bytes).digest('hex');

@@ -1,3 +1,0 @@
-const { register } = await import('tsx/esm/api');
-register();
-await import('./m.ts');
