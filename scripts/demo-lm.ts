@@ -9,7 +9,7 @@
  * (bits per byte, top-1 agreement and KL to the teacher), and writes runs/lm/report.html and
  * runs/lm/results.json. Every stage is its own process (src/pipeline runStage).
  *
- *   npx tsx scripts/demo-lm.ts [--seeds 3] [--steps 300] [--parallel 2] [--out runs/lm] [--set key=value ...]
+ *   npx tsx scripts/demo-lm.ts [--seeds 3] [--steps 150] [--parallel 2] [--out runs/lm] [--set key=value ...] [--eval-limit n] [--reuse]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     sampled: { type: 'string', default: 'recipes/lm-sampled.yaml' },
     /** Overrides applied to every stage, e.g. --set teacher.path=/tmp/t.onnx --set dataset.limit=200. */
     set: { type: 'string', multiple: true, default: [] },
+    /** Score only the first n test windows (default: the whole test split). */
+    'eval-limit': { type: 'string' },
     /** Reuse a finished student (summary.json + student.onnx) instead of training it again. */
     reuse: { type: 'boolean', default: false },
   },
@@ -96,7 +98,7 @@ const ds = loaded.recipe.dataset;
 const teacherPath = resolve(loaded.baseDir, loaded.recipe.teacher.path);
 const evaluation = await runStage<EvalReport>('eval', [
   'eval', teacherPath, ...trained.map((t) => t.onnx), '--dataset', ds.name, '--seq-len', String(ds.seq_len), '--split', 'test', '--repeats', '3',
-  ...(ds.limit ? ['--limit', String(ds.limit)] : []),
+  ...(args['eval-limit'] ? ['--limit', args['eval-limit']] : []),
 ]);
 const [teacherEval, ...studentEvals] = evaluation.models as [ModelEval, ...ModelEval[]];
 

@@ -1,25 +1,33 @@
 /**
  * Precompute throughput against a plain onnxruntime `session.run` loop over the same batches
- * with the same teacher and soft-target head (the ratio is the figure), and cache bytes per
- * sample / per token for each target kind in Parquet and Arrow IPC.
+ * with the same teacher and soft-target head (the ratio is the figure), where precompute's
+ * extra time goes (single-thread costs of post-processing, shard encoding, hashing, writes),
+ * cache bytes per sample / per token for each target kind in Parquet and Arrow IPC, and the
+ * peak RSS of a V = 50,257, T = 512 top-k run.
  * Run: npm run bench:precompute [-- --quick]; writes bench/precompute.json.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Table } from 'apache-arrow';
 import * as ort from 'onnxruntime-node';
-import { encodeShard } from '../../src/cache/index.js';
+import { encodeShard, readShards } from '../../src/cache/index.js';
 import { openDataset, type Dataset } from '../../src/datasets/index.js';
 import { appendSoftTargetHead } from '../../src/onnx/index.js';
-import { planPrecompute, precompute } from '../../src/precompute/index.js';
+import { planPrecompute, precompute, uniforms } from '../../src/precompute/index.js';
 import { validateRecipe, datasetSpecOf, type LoadedRecipe } from '../../src/recipe/index.js';
-import { HEAD_OUTPUTS } from '../../src/targets/index.js';
-import { bindInputs, buildFeeds } from '../../src/teacher/index.js';
-import { mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { HEAD_OUTPUTS, targetColumns } from '../../src/targets/index.js';
+import { bindInputs, buildFeeds, type PlainTensor } from '../../src/teacher/index.js';
+import { flatValues } from '../../src/util/arrow.js';
+import { sha256Bytes, writeFileAtomic } from '../../src/util/fs.js';
+import { gpt2VocabModel, mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { benchArgs, scratchDir, writeJson } from './lib/cli.js';
+import { interleavedRuns, rates, spread, type Spread } from './lib/stats.js';
+import { printTable } from './lib/table.js';
 
-const quick = process.argv.includes('--quick');
-const root = path.resolve('bench/tmp/precompute');
-rmSync(root, { recursive: true, force: true });
-mkdirSync(root, { recursive: true });
+const args = benchArgs('precompute');
+const { quick } = args;
+const root = scratchDir('precompute');
 
 const mnistTeacher = path.join(root, 'mnist-mlp-1200.onnx');
 writeFileSync(mnistTeacher, mlpClassifier({ seed: 1, hidden: [1200, 1200] }).bytes);
@@ -29,77 +37,132 @@ writeFileSync(seqTeacher, sequenceModel({ vocab: 256, dModel: 128, layers: 2, he
 
 type Raw = Record<string, Record<string, unknown>>;
 let cacheCounter = 0;
+/** The recipe with a fresh cache dir. */
 function loaded(raw: Raw): LoadedRecipe {
-  const withDir = { ...raw, cache: { ...raw.cache, dir: path.join(root, `cache-${cacheCounter++}`) } };
-  return { recipe: validateRecipe(withDir), baseDir: root };
+  return { recipe: validateRecipe({ ...raw, cache: { ...raw.cache, dir: path.join(root, `cache-${cacheCounter++}`) } }), baseDir: root };
 }
 
 const mnistRaw: Raw = {
   teacher: { path: mnistTeacher, batch_size: 500 },
-  dataset: { name: 'mnist', split: 'train', ...(quick ? { limit: 2000 } : {}) },
+  dataset: { name: 'mnist', split: 'train', ...(quick ? { limit: 4000 } : {}) },
   targets: { kind: 'full', dtype: 'float32' },
-  cache: { shard_rows: 2000 },
+  cache: { shard_rows: 1000 },
 };
 const seqRaw: Raw = {
   teacher: { path: seqTeacher, batch_size: 16 },
   dataset: { name: 'moby-dick', split: 'train', seq_len: seqLen, limit: quick ? 256 : 1024 },
   targets: { kind: 'topk', k: 32, dtype: 'float16' },
-  cache: { shard_rows: 256 },
+  cache: { shard_rows: 128 },
 };
 
-/** Rows per second of a plain session.run loop over the dataset batches precompute would feed. */
-async function sessionRunRate(l: LoadedRecipe): Promise<number> {
+/** What one plain loop over the batches saw: the head outputs are kept only when `keep` is set. */
+interface Loop { rows: number; outputs: { rows: Int32Array; out: Record<string, PlainTensor> }[] }
+
+/**
+ * A plain session.run loop (the same head, batches and feeds precompute uses), no targets, no
+ * writes; with onnxruntime's default session options, or (`noSpin`) with precompute's.
+ */
+async function sessionRunLoop(l: LoadedRecipe, keep = false, noSpin = false): Promise<Loop> {
   const { recipe } = l;
   const plan = await planPrecompute(l);
   const head = appendSoftTargetHead(plan.teacherBytes, {
-    kind: plan.spec.kind, output: plan.logitsOutput, outputKind: recipe.teacher.output_kind, ...(plan.spec.k ? { k: plan.spec.k } : {}),
+    kind: plan.spec.kind, output: plan.logitsOutput, outputKind: recipe.teacher.output_kind,
+    ...(plan.spec.k ? { k: plan.spec.k } : {}), ...(plan.spec.samples ? { samples: plan.spec.samples, temperature: plan.spec.sampleTemperature! } : {}),
   });
-  const started = performance.now();
-  const session = await ort.InferenceSession.create(head, { graphOptimizationLevel: 'all', ...(recipe.teacher.threads ? { intraOpNumThreads: recipe.teacher.threads } : {}) });
+  const session = await ort.InferenceSession.create(head, {
+    graphOptimizationLevel: 'all', ...(recipe.teacher.threads ? { intraOpNumThreads: recipe.teacher.threads } : {}),
+    ...(noSpin ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
+  });
+  const outputs: Loop['outputs'] = [];
   try {
     const bindings = bindInputs(plan.signature.inputs, plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
     for await (const batch of plan.dataset.batches({ batchSize: recipe.teacher.batch_size })) {
+      const rows = flatValues(batch.getChild('row')!) as Int32Array;
+      const plain = buildFeeds(batch, bindings);
+      if (plan.spec.kind === 'sampled') plain.uniforms = uniforms(rows, plan.spec);
       const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(buildFeeds(batch, bindings))) feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+      for (const [name, t] of Object.entries(plain)) feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
       const out = await session.run(feeds, [...HEAD_OUTPUTS[plan.spec.kind]]);
+      if (keep) outputs.push({ rows, out: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { type: t.type, data: t.data as Float32Array, dims: [...t.dims] }])) });
       for (const t of Object.values(out)) t.dispose();
     }
   } finally {
     await session.release();
   }
-  return plan.dataset.numRows / ((performance.now() - started) / 1000);
+  return { rows: plan.dataset.numRows, outputs };
 }
 
-/** Rows per second of a whole precompute run (plan, teacher, targets, encode, writes) into a fresh cache. */
-async function precomputeRate(raw: Raw): Promise<{ rate: number; bytes: number; rows: number }> {
-  const started = performance.now();
-  const s = await precompute(loaded(raw));
-  const rate = s.rows / ((performance.now() - started) / 1000);
+interface Throughput {
+  case: string; format: string; rows: number;
+  /** Medians of the interleaved rounds (the figures bench/results.json reads). */
+  precomputeRowsPerSecond: number; sessionRunRowsPerSecond: number; ratio: number;
+  /** The plain loop with precompute's session options (no spinning), and precompute against it: the pipeline's own overhead. */
+  sessionRunNoSpinRowsPerSecond: number; ratioVsNoSpin: number;
+  /** Spreads over the rounds: wall rates, per-round ratios, and CPU-time ratios (which a busy machine skews less). */
+  precompute: Spread; sessionRun: Spread; ratioPerRound: Spread; cpuRatioPerRound: Spread;
+  /** Single-thread costs of precompute's work besides the teacher, in ms per 1000 rows. */
+  profileMsPer1000Rows: Record<string, number>;
+}
+
+/** Times what precompute does besides running the teacher, each part alone, on the real outputs and shards. */
+async function profile(raw: Raw, format: 'parquet' | 'arrow'): Promise<Record<string, number>> {
+  const l = loaded({ ...raw, cache: { ...raw.cache, format } });
+  const t0 = performance.now();
+  const loop = await sessionRunLoop(l, true);
+  const teacher = performance.now() - t0;
+  const plan = await planPrecompute(l);
+  const t1 = performance.now();
+  for (const { rows, out } of loop.outputs) targetColumns(plan.spec, out, rows);
+  const post = performance.now() - t1;
+  const s = await precompute(l, { onWarning: () => undefined });
+  let encode = 0;
+  let hash = 0;
+  let write = 0;
+  for await (const { table } of readShards(s.cacheDir)) {
+    const a = performance.now();
+    const bytes = encodeShard(table, format);
+    const b = performance.now();
+    sha256Bytes(bytes);
+    const c = performance.now();
+    await writeFileAtomic(path.join(root, `profile.${format}`), bytes);
+    write += performance.now() - c;
+    encode += b - a;
+    hash += c - b;
+  }
   rmSync(s.cacheDir, { recursive: true, force: true });
-  return { rate, bytes: s.bytes, rows: s.rows };
+  const per = (ms: number): number => +((ms * 1000) / loop.rows).toFixed(1);
+  return { 'teacher (session.run loop)': per(teacher), 'targets (post-processing)': per(post), [`encode ${format}`]: per(encode), sha256: per(hash), 'write + fsync': per(write) };
 }
 
-interface Throughput { case: string; format: string; rows: number; precomputeRowsPerSecond: number; sessionRunRowsPerSecond: number; ratio: number }
 const throughput: Throughput[] = [];
-const reps = quick ? 1 : 2;
-for (const [label, raw] of [['mnist mlp 784-1200-1200-10, full f32', mnistRaw], ['moby-dick gpt d128 L2 T128, topk k=32 f16', seqRaw]] as const) {
+const cases: [string, Raw][] = [['mnist mlp 784-1200-1200-10, full f32', mnistRaw], ['moby-dick gpt d128 L2 T128, topk k=32 f16', seqRaw]];
+for (const [label, raw] of cases) {
   for (const format of ['parquet', 'arrow'] as const) {
     const r = { ...raw, cache: { ...raw.cache, format } };
-    let best = { pre: 0, run: 0, rows: 0 };
-    await sessionRunRate(loaded(r)); // warm-up: dataset load, onnxruntime init
-    for (let i = 0; i < reps; i++) {
-      const run = await sessionRunRate(loaded(r));
-      const pre = await precomputeRate(r);
-      best = { pre: Math.max(best.pre, pre.rate), run: Math.max(best.run, run), rows: pre.rows };
-    }
-    throughput.push({ case: label, format, rows: best.rows, precomputeRowsPerSecond: best.pre, sessionRunRowsPerSecond: best.run, ratio: best.pre / best.run });
+    let rows = 0;
+    const times = await interleavedRuns({
+      sessionRun: async () => { rows = (await sessionRunLoop(loaded(r))).rows; },
+      sessionRunNoSpin: async () => { await sessionRunLoop(loaded(r), false, true); },
+      precompute: async () => { rmSync((await precompute(loaded(r), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
+    }, { warmup: 1, reps: quick ? 3 : 5, pauseMs: 200 });
+    const pre = rates(rows, times.precompute.wall);
+    const run = rates(rows, times.sessionRun.wall);
+    const p = spread(pre);
+    const s = spread(run);
+    const ns = spread(rates(rows, times.sessionRunNoSpin.wall));
+    throughput.push({
+      case: label, format, rows, precomputeRowsPerSecond: p.median, sessionRunRowsPerSecond: s.median, ratio: p.median / s.median,
+      sessionRunNoSpinRowsPerSecond: ns.median, ratioVsNoSpin: p.median / ns.median,
+      precompute: p, sessionRun: s, ratioPerRound: spread(pre.map((x, i) => x / run[i]!)),
+      cpuRatioPerRound: spread(times.sessionRun.cpu.map((c, i) => c / times.precompute.cpu[i]!)),
+      profileMsPer1000Rows: await profile(raw, format),
+    });
   }
 }
 
 /** Bytes of the dataset's own columns (inputs, labels, row) in one format, for reference. */
 async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRows: number): Promise<number> {
   let bytes = 0;
-  const { Table } = await import('apache-arrow');
   for await (const batch of dataset.batches({ batchSize: shardRows })) bytes += encodeShard(new Table([batch]), format).length;
   return bytes;
 }
@@ -114,40 +177,57 @@ const targetCases: [string, Record<string, unknown>][] = [
   ['topk k=64 f16', { kind: 'topk', k: 64, dtype: 'float16' }],
   ['sampled n=32', { kind: 'sampled', samples: 32 }],
 ];
-const sizeLimit = { mnist: quick ? 1000 : 4000, seq: quick ? 64 : 256 };
 const sizeCases: [label: string, raw: Raw, unit: string, perRow: number, vocab: number][] = [
-  ['mnist (V=10)', { ...mnistRaw, dataset: { ...mnistRaw.dataset, limit: sizeLimit.mnist } }, 'sample', 1, 10],
-  ['moby-dick (V=256, T=128)', { ...seqRaw, dataset: { ...seqRaw.dataset, limit: sizeLimit.seq } }, 'token', seqLen, 256],
+  ['mnist (V=10)', { ...mnistRaw, dataset: { ...mnistRaw.dataset, limit: quick ? 1000 : 4000 } }, 'sample', 1, 10],
+  ['moby-dick (V=256, T=128)', { ...seqRaw, dataset: { ...seqRaw.dataset, limit: quick ? 64 : 256 } }, 'token', seqLen, 256],
 ];
 for (const [label, raw, unit, perRow, vocab] of sizeCases) {
   for (const format of ['parquet', 'arrow'] as const) {
     const base = { ...raw, cache: { ...raw.cache, format } };
-    const l = loaded(base);
-    const dataset = await openDataset(datasetSpecOf(l));
+    const dataset = await openDataset(datasetSpecOf(loaded(base)));
     const units = dataset.numRows * perRow;
-    sizes.push({ case: label, targets: 'inputs only', format, bytesPerUnit: (await inputBytes(dataset, format, raw.cache!.shard_rows as number)) / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
+    const row = (targets: string, bytes: number): SizeRow => ({ case: label, targets, format, bytesPerUnit: bytes / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
+    sizes.push(row('inputs only', await inputBytes(dataset, format, raw.cache!.shard_rows as number)));
     for (const [name, targets] of targetCases) {
       if (targets.kind === 'topk' && (targets.k as number) > vocab) continue;
-      const s = await precompute(loaded({ ...base, targets }));
-      sizes.push({ case: label, targets: name, format, bytesPerUnit: s.bytes / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
+      const s = await precompute(loaded({ ...base, targets }), { onWarning: () => undefined });
+      sizes.push(row(name, s.bytes));
       rmSync(s.cacheDir, { recursive: true, force: true });
     }
   }
 }
 
-const pad = (s: string | number, n: number): string => String(s).padStart(n);
-console.log(`\nprecompute vs plain session.run (same batches, same head)${quick ? ' [quick]' : ''}`);
-console.log(`${'case'.padEnd(44)} ${'format'.padEnd(8)} ${pad('rows', 6)} ${pad('precompute/s', 13)} ${pad('session.run/s', 14)} ${pad('ratio', 6)}`);
-for (const t of throughput) {
-  console.log(`${t.case.padEnd(44)} ${t.format.padEnd(8)} ${pad(t.rows, 6)} ${pad(t.precomputeRowsPerSecond.toFixed(0), 13)} ${pad(t.sessionRunRowsPerSecond.toFixed(0), 14)} ${pad(t.ratio.toFixed(2), 6)}`);
+/** Peak RSS of a fresh process running top-k precompute at the GPT-2 vocabulary (test/precompute/fixtures/rss-precompute.ts). */
+function vocabRss(rows: number): { rows: number; seqLen: number; vocab: number; maxRssBytes: number; fullLogitsBytes: number; seconds: number } {
+  const T = 512;
+  const V = 50257;
+  writeFileSync(path.join(root, 'gpt2v.onnx'), gpt2VocabModel({ seed: 3 }).bytes);
+  const recipe = path.join(root, 'gpt2v.yaml');
+  writeFileSync(recipe, JSON.stringify({
+    teacher: { path: 'gpt2v.onnx', batch_size: 1 }, dataset: { name: 'moby-dick', split: 'train', seq_len: T, limit: rows },
+    targets: { kind: 'topk', k: 8, dtype: 'float16' }, cache: { dir: 'gpt2v-cache', shard_rows: 2 },
+  }));
+  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.resolve('test/precompute/fixtures/rss-precompute.ts'), recipe], { cwd: root, encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { summary: { seconds: number }; maxRssBytes: number };
+  return { rows, seqLen: T, vocab: V, maxRssBytes: r.maxRssBytes, fullLogitsBytes: rows * T * V * 4, seconds: r.summary.seconds };
 }
-console.log('\ncache bytes per sample / token (whole shards: inputs, labels, row and targets)');
-console.log(`${'case'.padEnd(26)} ${'targets'.padEnd(14)} ${pad('parquet', 10)} ${pad('arrow', 10)} ${pad('full f32 logits', 16)}`);
-for (const s of sizes.filter((r) => r.format === 'parquet')) {
-  const a = sizes.find((r) => r.format === 'arrow' && r.case === s.case && r.targets === s.targets)!;
-  console.log(`${s.case.padEnd(26)} ${s.targets.padEnd(14)} ${pad(s.bytesPerUnit.toFixed(1), 10)} ${pad(a.bytesPerUnit.toFixed(1), 10)} ${pad(`${s.fullFloat32BytesPerUnit} B/${s.unit}`, 16)}`);
-}
-mkdirSync('bench', { recursive: true });
-writeFileSync('bench/precompute.json', JSON.stringify({ quick, throughput, sizes, node: process.version, date: new Date().toISOString() }, null, 2) + '\n');
+const vocab = vocabRss(quick ? 2 : 4);
+
+const mb = (b: number): string => (b / 2 ** 20).toFixed(0);
+printTable(`precompute vs plain session.run (same batches, same head; medians of interleaved rounds)${quick ? ' [quick]' : ''}`,
+  ['case', 'format', 'rows', 'precompute rows/s', 'session.run rows/s', 'ratio', 'ratio range', 'cpu ratio', 'run no-spin rows/s', 'ratio vs no-spin'],
+  throughput.map((t) => [t.case, t.format, t.rows, t.precomputeRowsPerSecond.toFixed(0), t.sessionRunRowsPerSecond.toFixed(0), t.ratio.toFixed(2),
+    `${t.ratioPerRound.min.toFixed(2)}-${t.ratioPerRound.max.toFixed(2)}`, t.cpuRatioPerRound.median.toFixed(2), t.sessionRunNoSpinRowsPerSecond.toFixed(0), t.ratioVsNoSpin.toFixed(2)]));
+const phases = [...new Set(throughput.flatMap((t) => Object.keys(t.profileMsPer1000Rows)))];
+printTable('where the time goes: single-thread ms per 1000 rows of each part alone (encode, hash and writes run on the writer thread)',
+  ['case', 'format', ...phases], throughput.map((t) => [t.case, t.format, ...phases.map((p) => t.profileMsPer1000Rows[p]?.toFixed(1) ?? '-')]));
+printTable('cache bytes per sample / token (whole shards: inputs, labels, row and targets)', ['case', 'targets', 'parquet', 'arrow', 'full f32 logits'],
+  sizes.filter((s) => s.format === 'parquet').map((s) => {
+    const a = sizes.find((r) => r.format === 'arrow' && r.case === s.case && r.targets === s.targets)!;
+    return [s.case, s.targets, s.bytesPerUnit.toFixed(1), a.bytesPerUnit.toFixed(1), `${s.fullFloat32BytesPerUnit} B/${s.unit}`];
+  }));
+printTable('peak RSS, topk k=8 at V=50257, T=512, batch 1', ['rows', 'peak RSS MiB', 'full f32 logits MiB', 'seconds'],
+  [[vocab.rows, mb(vocab.maxRssBytes), mb(vocab.fullLogitsBytes), vocab.seconds.toFixed(1)]]);
+writeJson(args.out, { quick, throughput, sizes, vocabRss: vocab });
 rmSync(root, { recursive: true, force: true });
-console.log('\nwrote bench/precompute.json');
+console.log(`\nwrote ${path.relative(process.cwd(), args.out)}`);

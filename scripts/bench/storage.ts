@@ -63,10 +63,10 @@ async function measure(dataset: string, targets: string, format: ShardFormat, ca
 export async function runStorageBench(quick: boolean): Promise<{ settings: Record<string, unknown>; cases: ReadCase[]; parquetOverArrow: Record<string, number> }> {
   const root = scratchDir('storage');
   const reps = quick ? 2 : 5;
-  const seq = { rows: quick ? 96 : 384, seqLen: 128, vocab: 256 };
+  const seq = { rows: quick ? 64 : 384, seqLen: 128, vocab: 256 };
   const shardRows = 32;
   const seqLoader: LoaderSettings = { batchSize: 16, shuffleBuffer: 128 };
-  const mnistRows = quick ? 2000 : 8000;
+  const mnistRows = quick ? 1000 : 8000;
   const mnistLoader: LoaderSettings = { batchSize: 256, shuffleBuffer: 8192 };
   const cases: ReadCase[] = [];
   try {
@@ -80,7 +80,7 @@ export async function runStorageBench(quick: boolean): Promise<{ settings: Recor
       }
     }
     const teacher = mnistTeacher(root);
-    for (const [label, t] of MNIST_TARGETS) {
+    for (const [label, t] of quick ? MNIST_TARGETS.slice(1) : MNIST_TARGETS) {
       for (const format of FORMATS) {
         const cache = await precomputeCache(mnistRecipe({ root, teacher, limit: mnistRows, targets: t, format }));
         cases.push(await measure(`mnist V=10 (${mnistRows} rows)`, label, format, cache, 1, mnistLoader, reps));

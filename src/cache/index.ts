@@ -9,3 +9,5 @@ export * from './verify.js';
 export * from './key.js';
 export * from './info.js';
 export { sameSchema, schemaDiff } from './schema-check.js';
+export * from './workers.js';
+export * from './worker-manifest.js';

@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { z } from 'zod';
 import { CacheError } from '../errors/index.js';
 import { isCode, writeFileAtomic } from '../util/fs.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { MANIFEST_FILE, resolveShardPath } from './paths.js';
+import { parseWorkerManifestFile } from './workers.js';
 
 /** Options of readManifest. */
 export interface ReadManifestOptions {
@@ -19,13 +21,18 @@ export interface ReadManifestOptions {
 export async function readManifest(dir: string, options?: { allowMissing?: false }): Promise<Manifest>;
 export async function readManifest(dir: string, options: ReadManifestOptions): Promise<Manifest | undefined>;
 export async function readManifest(dir: string, options: ReadManifestOptions = {}): Promise<Manifest | undefined> {
-  const file = path.join(dir, MANIFEST_FILE);
+  return readManifestFile(dir, MANIFEST_FILE, manifestSchema, options);
+}
+
+/** readManifest for any manifest-shaped file of a cache directory (e.g. a worker's), validated by `schema`. */
+export async function readManifestFile<T extends Manifest>(dir: string, name: string, schema: z.ZodType<T>, options: ReadManifestOptions = {}): Promise<T | undefined> {
+  const file = path.join(dir, name);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     if (isCode(err, 'ENOENT') && options.allowMissing) return undefined;
-    if (isCode(err, 'ENOENT')) throw new CacheError(`no cache at '${dir}': ${MANIFEST_FILE} is missing; run \`kennis precompute\` to create it`);
+    if (isCode(err, 'ENOENT')) throw new CacheError(name === MANIFEST_FILE ? await missingManifestMessage(dir) : `'${file}' is missing`);
     throw new CacheError(`cannot read '${file}': ${(err as Error).message}`, { cause: err });
   }
   let json: unknown;
@@ -34,7 +41,7 @@ export async function readManifest(dir: string, options: ReadManifestOptions = {
   } catch (err) {
     throw new CacheError(`'${file}' is not valid JSON (${(err as Error).message}); delete '${dir}' and re-run precompute`, { cause: err });
   }
-  const parsed = manifestSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const at = issue.path.length > 0 ? issue.path.join('.') : '(root)';
@@ -51,12 +58,22 @@ export async function readManifest(dir: string, options: ReadManifestOptions = {
   return manifest;
 }
 
+/** Why there is no manifest.json: no cache at all, or a distributed cache not merged yet. */
+async function missingManifestMessage(dir: string): Promise<string> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const workers = names.map(parseWorkerManifestFile).filter((w) => w !== undefined);
+  if (workers.length > 0) {
+    return `cache '${dir}' is not merged: it holds ${workers.length} worker manifests (${MANIFEST_FILE} is written by the merge); run \`kennis cache merge ${dir}\`, which names any worker still to rerun`;
+  }
+  return `no cache at '${dir}': ${MANIFEST_FILE} is missing; run \`kennis precompute\` to create it`;
+}
+
 /** The manifest's file content: pretty JSON with a trailing newline (stable for equal manifests). */
 export function serializeManifest(manifest: Manifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
-/** Atomically replaces `dir/manifest.json`. */
-export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  await writeFileAtomic(path.join(dir, MANIFEST_FILE), serializeManifest(manifest));
+/** Atomically replaces `dir/manifest.json` (or `dir/<name>`, e.g. a worker's manifest). */
+export async function writeManifest(dir: string, manifest: Manifest, name: string = MANIFEST_FILE): Promise<void> {
+  await writeFileAtomic(path.join(dir, name), serializeManifest(manifest));
 }

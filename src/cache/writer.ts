@@ -8,6 +8,7 @@ import type { Manifest, ShardEntry } from './manifest.js';
 import { writeManifest } from './manifest-io.js';
 import { acquireLock, type CacheLock } from './lock.js';
 import { shardFileName } from './paths.js';
+import { formatWorker, writerLayout, type WorkerId, type WriterLayout } from './workers.js';
 import { checkDraft, resumeOrStart, sweep, type ManifestDraft, type ResumeCheck } from './resume.js';
 import { describeSchema, encodeShard, type SchemaField } from './shard-io.js';
 import { sameSchema, schemaDiff } from './schema-check.js';
@@ -20,6 +21,8 @@ export interface CacheWriterOptions {
   onWarning?: (message: string) => void;
   /** How recorded shards are checked before resuming: full sha256 (default) or file size only. */
   resumeCheck?: ResumeCheck;
+  /** Write only this worker's shard range, recorded in its own manifest under its own lock (see writerLayout). */
+  worker?: WorkerId;
 }
 
 interface Waiter { resolve: () => void; reject: (err: unknown) => void }
@@ -28,7 +31,9 @@ interface Waiter { resolve: () => void; reject: (err: unknown) => void }
  * Writes the shards of one cache directory, resumably. Shard i holds rows
  * [i*shardRows, min((i+1)*shardRows, dataset.rows)). Shard files may be written concurrently
  * and in any order, but each is recorded in manifest.json in index order, so the manifest's
- * shard list is always a verified prefix that a later run resumes from.
+ * shard list is always a verified prefix that a later run resumes from. With options.worker
+ * the writer owns only that worker's contiguous shard range and records it in the worker's
+ * manifest (a prefix of the range), so workers on other machines never touch each other's files.
  */
 export class CacheWriter {
   private failure: unknown;
@@ -36,7 +41,7 @@ export class CacheWriter {
   private readonly pending = new Set<number>();
   private readonly waiters = new Map<number, Waiter>();
 
-  private constructor(readonly dir: string, private current: Manifest, private readonly lock: CacheLock) {}
+  private constructor(readonly dir: string, private current: Manifest, private readonly lock: CacheLock, readonly layout: WriterLayout) {}
 
   /**
    * Opens `dir` for writing: takes the lock, then either starts from the draft or resumes an
@@ -46,12 +51,13 @@ export class CacheWriter {
   static async open(dir: string, draft: ManifestDraft, options: CacheWriterOptions = {}): Promise<CacheWriter> {
     const warn = options.onWarning ?? (() => undefined);
     const fresh = checkDraft(draft);
+    const layout = writerLayout(fresh.dataset.rows, fresh.shardRows, options.worker);
     await mkdir(dir, { recursive: true });
-    const lock = await acquireLock(dir, warn);
+    const lock = await acquireLock(dir, warn, { file: layout.lockFile });
     try {
-      const manifest = await resumeOrStart(dir, fresh, warn, options.resumeCheck ?? 'sha256');
-      await sweep(dir, manifest, warn);
-      return new CacheWriter(dir, manifest, lock);
+      const manifest = await resumeOrStart(dir, fresh, warn, options.resumeCheck ?? 'sha256', layout);
+      await sweep(dir, manifest, warn, layout);
+      return new CacheWriter(dir, manifest, lock, layout);
     } catch (err) {
       await lock.release();
       throw err;
@@ -61,7 +67,7 @@ export class CacheWriter {
   /** The manifest as last written (read-only view). */
   get manifest(): Readonly<Manifest> { return this.current; }
 
-  /** Whether the cache is marked complete (then nothing more can be written). */
+  /** Whether the cache (a worker: its range) is marked complete (then nothing more can be written). */
   get complete(): boolean { return this.current.complete; }
 
   /** Rows held by the recorded shards. */
@@ -73,8 +79,14 @@ export class CacheWriter {
   /** The recorded shards, in index order. */
   shards(): readonly ShardEntry[] { return this.current.shards; }
 
-  /** Index of the first shard not yet recorded: where a resumed run continues. */
-  nextShardIndex(): number { return this.current.shards.length; }
+  /** Index of the first shard not yet recorded: where a resumed run continues (a worker: within its range). */
+  nextShardIndex(): number { return this.layout.firstShard + this.current.shards.length; }
+
+  /** Rows this writer must record before finish(): the whole dataset, or the worker's range. */
+  get targetRows(): number {
+    const { firstShard, endShard } = this.layout;
+    return Math.max(0, Math.min(endShard * this.current.shardRows, this.current.dataset.rows) - firstShard * this.current.shardRows);
+  }
 
   /** Dataset rows that shard `index` must hold. */
   shardRange(index: number): { firstRow: number; rows: number } {
@@ -114,11 +126,11 @@ export class CacheWriter {
     if (this.pending.size > 0) throw new CacheError(`finish() called while shards ${[...this.pending].sort((a, b) => a - b).join(',')} of '${this.dir}' are still being written; await writeShard first`);
     if (!this.closed && !this.current.complete) {
       const rows = this.completedRows;
-      if (rows !== this.current.dataset.rows) {
-        throw new CacheError(`cache '${this.dir}' holds ${rows} of ${this.current.dataset.rows} rows; write shards ${this.nextShardIndex()}..${this.shardCount - 1} before finish()`);
+      if (rows !== this.targetRows) {
+        throw new CacheError(`cache '${this.dir}'${this.owner()} holds ${rows} of ${this.targetRows} rows; write shards ${this.nextShardIndex()}..${this.layout.endShard - 1} before finish()`);
       }
       const done = { ...this.current, complete: true };
-      await writeManifest(this.dir, done);
+      await writeManifest(this.dir, done, this.layout.manifestFile);
       this.current = done;
     }
     await this.close();
@@ -139,8 +151,9 @@ export class CacheWriter {
     if (this.closed) throw new CacheError(`${where}: the writer is closed; open the cache again to write more`);
     if (this.current.complete) throw new CacheError(`${where}: the cache is already complete; use another cache dir to write a new one`);
     if (this.failure !== undefined) throw new CacheError(`${where}: the writer stopped after an earlier error; re-run to resume`);
-    if (!Number.isInteger(index) || index < 0 || index >= this.shardCount) {
-      throw new CacheError(`${where}: expected an index in 0..${this.shardCount - 1} (${this.current.dataset.rows} rows in shards of ${this.current.shardRows}), got ${index}`);
+    const { firstShard, endShard } = this.layout;
+    if (!Number.isInteger(index) || index < firstShard || index >= endShard) {
+      throw new CacheError(`${where}: expected an index in ${firstShard}..${endShard - 1}${this.owner()} (${this.current.dataset.rows} rows in shards of ${this.current.shardRows}), got ${index}`);
     }
     if (index < this.nextShardIndex()) throw new CacheError(`${where} is already written; resume at nextShardIndex() = ${this.nextShardIndex()}`);
     if (this.pending.has(index)) throw new CacheError(`${where} is already being written`);
@@ -169,13 +182,18 @@ export class CacheWriter {
       throw new CacheError(`shard ${index} of cache '${this.dir}': ${schemaDiff(schema, fields)}; every shard must have the manifest's schema`);
     }
     const next = { ...this.current, schema, shards: [...this.current.shards, entry] };
-    await writeManifest(this.dir, next);
+    await writeManifest(this.dir, next, this.layout.manifestFile);
     this.current = next;
     const waiter = this.waiters.get(index + 1);
     if (waiter) {
       this.waiters.delete(index + 1);
       waiter.resolve();
     }
+  }
+
+  /** ` (worker 3/4)` for messages of a worker's writer. */
+  private owner(): string {
+    return this.layout.worker ? ` (worker ${formatWorker(this.layout.worker)})` : '';
   }
 
   private fail(err: unknown): void {

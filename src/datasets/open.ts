@@ -5,8 +5,9 @@ import { openFileDataset, type FileDatasetOptions } from './file.js';
 import { openMnist } from './mnist.js';
 import { openTextWindows } from './text-windows.js';
 
-/** Names of the built-in datasets. */
-export const BUILTIN_DATASETS = ['mnist', 'moby-dick', 'sotu'] as const;
+import { BUILTIN_DATASETS } from './builtin.js';
+
+export { BUILTIN_DATASETS };
 
 /** The `mnist` built-in. */
 export interface MnistSpec {

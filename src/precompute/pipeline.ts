@@ -1,4 +1,4 @@
-import type { Vector } from 'apache-arrow';
+import type { RecordBatch, Vector } from 'apache-arrow';
 import pLimit from 'p-limit';
 import type { Dataset } from '../datasets/index.js';
 import type { TargetSpec } from '../targets/index.js';
@@ -44,7 +44,7 @@ export async function runShards(o: PipelineOptions): Promise<number> {
   const limit = pLimit(o.concurrency);
   const running = new Set<Promise<unknown>>();
   let failed = false;
-  const run = (batch: Parameters<typeof teacherBatch>[1]): Promise<Record<string, Vector>> => {
+  const run = (batch: RecordBatch): Promise<Record<string, Vector>> => {
     const p = limit(() => {
       // after a failure, queued batches end at once so the session can be released
       if (failed) throw new Error('precompute stopped after an earlier error');

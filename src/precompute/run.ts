@@ -1,6 +1,7 @@
 import { mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MANIFEST_FILE, readManifest, verifyCache, type ManifestDraft } from '../cache/index.js';
+import { MANIFEST_FILE, listWorkerManifests, readManifest, verifyCache, workerManifestFile, type ManifestDraft, type WorkerId } from '../cache/index.js';
+import { datasetUpTo, mergeIfComplete, precomputeRange, workerRun, type WorkerRun } from '../distributed/index.js';
 import { CacheError } from '../errors/index.js';
 import { appendSoftTargetHead } from '../onnx/index.js';
 import { createProgress } from '../progress/index.js';
@@ -32,6 +33,8 @@ export interface PrecomputeSummary {
   computedRows: number;
   /** Wall time of this run. */
   seconds: number;
+  /** A worker's run: its shard range and whether the cache is merged (rows, shards and bytes above are its range's). */
+  worker?: WorkerRun;
 }
 
 /** Options of one precompute run. */
@@ -42,6 +45,8 @@ export interface PrecomputeOptions {
   onShard?: (index: number) => void;
   /** Receives one-line warnings (stale lock taken over, shards rewritten on resume); default: `warning:` lines on stderr. */
   onWarning?: (message: string) => void;
+  /** Compute only this worker's contiguous range of shards, with its own manifest and lock; the last worker to finish merges. */
+  worker?: WorkerId;
 }
 
 const RECIPE_FILE = 'recipe.yaml';
@@ -55,12 +60,16 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
   const bindings = bindInputs(plan.signature.inputs, plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
   const createdDir = await makeCacheDir(plan.dir);
   const existing = await readManifest(plan.dir, { allowMissing: true });
+  if (existing && existing.key !== plan.key) {
+    // only reachable with an explicit cache.dir: <root>/<key> dirs hold their own key
+    throw new CacheError(`cache dir '${plan.dir}' holds another cache (key ${existing.key.slice(0, 12)}…, teacher '${existing.teacher.file}', ${existing.dataset.name}, ${existing.targets.kind} targets); this recipe's key is ${plan.key.slice(0, 12)}…; set cache.dir to another directory or delete '${plan.dir}'`);
+  }
   if (existing?.complete) {
     const report = await verifyCache(plan.dir);
     if (report.ok) return summary(plan, existing.shards, true, 0, started);
   }
   // the writer thread starts and checks the existing shards while onnxruntime loads the teacher
-  const opening = ShardWriterThread.open(plan.dir, draftOf(loaded, plan), options.onWarning ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
+  const opening = ShardWriterThread.open(plan.dir, draftOf(loaded, plan), options.onWarning ?? ((m) => process.stderr.write(`warning: ${m}\n`)), options.worker);
   const loading = loadTeacher(loaded, plan);
   // both are awaited below; neither may count as unhandled while the other is awaited first
   opening.catch(() => undefined);
@@ -73,13 +82,14 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
     await writeFile(join(plan.dir, RECIPE_FILE), recipeToYaml(recipe));
     const computed = await runTeacher(loaded, plan, teacher, bindings, writer, options);
     await writer.finish();
+    const merge = options.worker ? await mergeIfComplete(plan.dir, options.worker, options.onWarning ? { onWarning: options.onWarning } : {}) : undefined;
     ok = true;
-    return summary(plan, writer.shards(), false, computed, started);
+    return { ...summary(plan, writer.shards(), false, computed, started), ...(merge ? { worker: workerRun(options.worker!, plan.dataset.numRows, recipe.cache.shard_rows, merge) } : {}) };
   } finally {
     await loading.then((t) => t.release(), () => undefined);
     if (writer) {
       // a run that failed before recording any shard of a new cache leaves no cache behind
-      if (!ok && existing === undefined && writer.nextShardIndex() === 0) await removeEmptyCache(plan.dir);
+      if (!ok && existing === undefined && writer.shards().length === 0) await removeEmptyCache(plan.dir, options.worker);
       await writer.close();
     }
     if (!ok && createdDir) await removeCreatedDirs(plan.dir, createdDir);
@@ -100,20 +110,29 @@ async function runTeacher(
   loaded: LoadedRecipe, plan: PrecomputePlan, teacher: Teacher, bindings: InputBinding[], writer: ShardWriterThread, options: PrecomputeOptions,
 ): Promise<number> {
   const { recipe } = loaded;
-  const total = plan.dataset.numRows;
   const shardRows = recipe.cache.shard_rows;
+  // a worker computes (and counts) only the rows of its shard range
+  const range = precomputeRange(plan.dataset.numRows, shardRows, options.worker);
+  const total = range.endRow - range.firstRow;
   const progress = options.progress ? createProgress({ total, unit: 'rows', label: 'precompute' }) : undefined;
-  let done = Math.min(total, writer.nextShardIndex() * shardRows);
+  let done = Math.min(range.endRow, writer.nextShardIndex() * shardRows) - range.firstRow;
   progress?.update(done);
-  const computed = await runShards({
-    dataset: plan.dataset, teacher, bindings, spec: plan.spec, writer, shardRows,
-    batchSize: recipe.teacher.batch_size, concurrency: recipe.cache.concurrency,
-    onShard: (index, rows) => {
-      done += rows;
-      progress?.update(done);
-      options.onShard?.(index);
-    },
-  });
+  let computed: number;
+  try {
+    computed = await runShards({
+      dataset: datasetUpTo(plan.dataset, range.endRow), teacher, bindings, spec: plan.spec, writer, shardRows,
+      batchSize: recipe.teacher.batch_size, concurrency: recipe.cache.concurrency,
+      onShard: (index, rows) => {
+        done += rows;
+        progress?.update(done);
+        options.onShard?.(index);
+      },
+    });
+  } catch (err) {
+    // a bar drawn in place must end before the error line; plain progress lines need no final report
+    if (process.stderr.isTTY) progress?.finish();
+    throw err;
+  }
   progress?.finish();
   return computed;
 }
@@ -153,8 +172,10 @@ async function removeCreatedDirs(dir: string, first: string): Promise<void> {
   }
 }
 
-async function removeEmptyCache(dir: string): Promise<void> {
-  for (const name of [MANIFEST_FILE, RECIPE_FILE]) await unlink(join(dir, name)).catch(() => undefined);
+async function removeEmptyCache(dir: string, worker?: WorkerId): Promise<void> {
+  // a worker removes its own manifest, and recipe.yaml only when no other worker shares the directory
+  const names = worker ? [workerManifestFile(worker), ...((await listWorkerManifests(dir)).length <= 1 ? [RECIPE_FILE] : [])] : [MANIFEST_FILE, RECIPE_FILE];
+  for (const name of names) await unlink(join(dir, name)).catch(() => undefined);
 }
 
 function summary(plan: PrecomputePlan, shards: readonly { rows: number; bytes: number }[], hit: boolean, computed: number, started: number): PrecomputeSummary {

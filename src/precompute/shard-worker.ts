@@ -2,19 +2,19 @@
 // writes run beside the teacher instead of between its batches.
 import { parentPort } from 'node:worker_threads';
 import { CacheWriter } from '../cache/index.js';
-import type { ManifestDraft, ShardEntry } from '../cache/index.js';
+import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
 import { shardTable, type ShardColumn } from './transfer.js';
 
 /** A request from the main thread. */
 export type WorkerRequest =
-  | { id: number; op: 'open'; dir: string; draft: ManifestDraft }
+  | { id: number; op: 'open'; dir: string; draft: ManifestDraft; worker?: WorkerId }
   | { id: number; op: 'write'; index: number; columns: ShardColumn[] }
   | { id: number; op: 'finish' }
   | { id: number; op: 'close' };
 
 /** The worker's answer to request `id`, or a warning the writer raised. */
 export type WorkerReply =
-  | { id: number; ok: true; shards?: ShardEntry[]; entry?: ShardEntry }
+  | { id: number; ok: true; shards?: ShardEntry[]; first?: number; entry?: ShardEntry }
   | { id: number; ok: false; error: { name: string; message: string; code?: string } }
   | { warning: string };
 
@@ -24,8 +24,8 @@ let writer: CacheWriter | undefined;
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
   switch (req.op) {
     case 'open':
-      writer = await CacheWriter.open(req.dir, req.draft, { onWarning: (warning) => port.postMessage({ warning } satisfies WorkerReply) });
-      return { id: req.id, ok: true, shards: [...writer.shards()] };
+      writer = await CacheWriter.open(req.dir, req.draft, { onWarning: (warning) => port.postMessage({ warning } satisfies WorkerReply), ...(req.worker ? { worker: req.worker } : {}) });
+      return { id: req.id, ok: true, shards: [...writer.shards()], first: writer.layout.firstShard };
     case 'write':
       return { id: req.id, ok: true, entry: await writer!.writeShard(req.index, shardTable(req.columns)) };
     case 'finish':

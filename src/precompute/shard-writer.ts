@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ManifestDraft, ShardEntry } from '../cache/index.js';
+import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
 import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError } from '../errors/index.js';
 import { transferList, type ShardColumn } from './transfer.js';
 import type { WorkerReply, WorkerRequest } from './shard-worker.js';
@@ -17,30 +17,51 @@ function workerCode(): string {
   return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${entry}); });`;
 }
 
+// One finished run's thread is kept (unref'd, so it never holds the process open) for the next
+// run in this process: starting a thread means loading arrow, parquet-wasm and zod again.
+let idle: Worker | undefined;
+// request ids are unique per process, so a reused thread can never answer a former owner's request
+let nextId = 0;
+
+function takeWorker(): Worker {
+  const w = idle ?? new Worker(workerCode(), { eval: true });
+  idle = undefined;
+  w.ref();
+  return w;
+}
+
 /**
  * A CacheWriter running on a worker thread: writeShard hands the shard's buffers over (no copy)
  * and resolves once the shard is recorded in the manifest, so encoding never blocks the thread
  * that feeds the teacher.
  */
 export class ShardWriterThread {
-  private nextId = 0;
   private readonly pending = new Map<number, Pending>();
   private recorded: ShardEntry[] = [];
+  private first = 0;
   private dead: Error | undefined;
 
+  private readonly listeners = {
+    message: (reply: WorkerReply): void => this.receive(reply),
+    error: (err: unknown): void => this.die(err instanceof Error ? err : new Error(String(err))),
+    exit: (code: number): void => this.die(new CacheError(`the cache writer thread exited (code ${code}) before answering; re-run to resume`)),
+  };
+
   private constructor(private readonly worker: Worker, private readonly onWarning: (message: string) => void) {
-    worker.on('message', (reply: WorkerReply) => this.receive(reply));
-    worker.on('error', (err: unknown) => this.die(err instanceof Error ? err : new Error(String(err))));
-    worker.on('exit', (code) => this.die(new CacheError(`the cache writer thread exited (code ${code}) before answering; re-run to resume`)));
+    worker.on('message', this.listeners.message);
+    worker.on('error', this.listeners.error);
+    worker.on('exit', this.listeners.exit);
   }
 
-  /** Starts the thread and opens (or resumes) the cache in `dir`; see CacheWriter.open. */
-  static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void): Promise<ShardWriterThread> {
-    const thread = new ShardWriterThread(new Worker(workerCode(), { eval: true }), onWarning);
+  /** Starts the thread and opens (or resumes) the cache in `dir`, or only `worker`'s shard range of it; see CacheWriter.open. */
+  static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void, worker?: WorkerId): Promise<ShardWriterThread> {
+    const thread = new ShardWriterThread(takeWorker(), onWarning);
     try {
-      thread.recorded = (await thread.request({ op: 'open', dir, draft })).shards ?? [];
+      const reply = await thread.request({ op: 'open', dir, draft, ...(worker ? { worker } : {}) });
+      thread.recorded = reply.shards ?? [];
+      thread.first = reply.first ?? 0;
     } catch (err) {
-      await thread.worker.terminate();
+      await thread.close();
       throw err;
     }
     return thread;
@@ -49,8 +70,8 @@ export class ShardWriterThread {
   /** The shards recorded in the manifest, in index order. */
   shards(): readonly ShardEntry[] { return this.recorded; }
 
-  /** Index of the first shard not yet recorded: where a resumed run continues. */
-  nextShardIndex(): number { return this.recorded.length; }
+  /** Index of the first shard not yet recorded: where a resumed run continues (a worker: within its range). */
+  nextShardIndex(): number { return this.first + this.recorded.length; }
 
   /** Writes shard `index`; the columns' buffers move to the writer thread and are unusable here afterwards. */
   async writeShard(index: number, columns: ShardColumn[]): Promise<ShardEntry> {
@@ -64,18 +85,27 @@ export class ShardWriterThread {
     await this.request({ op: 'finish' });
   }
 
-  /** Releases the lock (if still held) and stops the thread; safe after finish or a failure. */
+  /** Releases the lock (if still held) and frees the thread; safe after finish or a failure. */
   async close(): Promise<void> {
+    let reusable = false;
     try {
       if (!this.dead) await this.request({ op: 'close' });
+      reusable = !this.dead && this.pending.size === 0;
     } finally {
-      await this.worker.terminate();
+      this.worker.off('message', this.listeners.message).off('error', this.listeners.error).off('exit', this.listeners.exit);
+      this.dead ??= new CacheError('the cache writer is closed; open the cache again to write more');
+      if (reusable && idle === undefined) {
+        this.worker.unref();
+        idle = this.worker;
+      } else {
+        await this.worker.terminate();
+      }
     }
   }
 
   private request(msg: { op: Op } & Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Extract<WorkerReply, { ok: true }>> {
     if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
+    const id = nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...msg, id }, transfer);

@@ -1,4 +1,5 @@
 import { DataType, Table, type Vector } from 'apache-arrow';
+import { CacheError } from '../errors/index.js';
 import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../util/arrow.js';
 
 /** One column of a shard as plain data that can cross to the writer thread. */
@@ -19,7 +20,7 @@ function elementOf(type: DataType, column: string): PrimitiveName {
   while (DataType.isFixedSizeList(t)) t = t.children[0]!.type;
   if (DataType.isFloat(t)) return (['float16', 'float32', 'float64'] as const)[t.precision]!;
   if (DataType.isInt(t)) return `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}` as PrimitiveName;
-  throw new TypeError(`column '${column}' has type ${String(type)}; shards hold numeric and fixed-size-list columns only`);
+  throw new CacheError(`dataset column '${column}' has type ${String(type)}; cache shards hold numeric and fixed-size-list columns only, so map it to a numeric column (dataset.dtypes) or drop it (dataset.columns)`);
 }
 
 /**

@@ -16,6 +16,7 @@ import { evaluate, type EvalMetrics } from './evaluate.js';
 import { saveStudent } from './save.js';
 import { trainStep } from './step.js';
 import { studentSpecFor } from './student-spec.js';
+import { writeFileAtomic } from '../util/fs.js';
 
 /** What a training run did; printed by `kennis train --json`. */
 export interface TrainSummary {
@@ -75,8 +76,11 @@ export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): P
       optimizer.loadState(ckpt.optimizer);
       position = ckpt.position;
       resumedFrom = position.step;
-      truncateMetrics(join(outDir, 'metrics.jsonl'), position.step);
+      await truncateMetrics(join(outDir, 'metrics.jsonl'), position.step);
       log(`resuming from step ${position.step}`);
+    } else {
+      // killed before its first checkpoint: the run starts over, and so does its log
+      await truncateMetrics(join(outDir, 'metrics.jsonl'), 0);
     }
   }
   const columns = trainingColumns(cache.manifest, input);
@@ -180,8 +184,18 @@ function makeOptimizer(student: Student, t: LoadedRecipe['recipe']['train']): Op
 }
 
 /** On resume, drops metric lines past the checkpoint so the file reads as one uninterrupted run. */
-function truncateMetrics(file: string, step: number): void {
+async function truncateMetrics(file: string, step: number): Promise<void> {
   if (!existsSync(file)) return;
-  const kept = readFileSync(file, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= step);
-  writeFileSync(file, kept.map((l) => l + '\n').join(''));
+  const kept = readFileSync(file, 'utf8').split('\n').filter((l) => l && (stepOf(l) ?? Infinity) <= step);
+  // atomic: a run killed while resuming must not lose the lines it keeps
+  await writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
+}
+
+/** The step of a metrics line, or undefined for a line cut short by a kill. */
+function stepOf(line: string): number | undefined {
+  try {
+    return (JSON.parse(line) as { step: number }).step;
+  } catch {
+    return undefined;
+  }
 }

@@ -12,6 +12,11 @@ export function isAtomicTempFile(name: string): boolean {
   return name.startsWith('.') && /\.kennis-tmp-\d+-\d+$/.test(name);
 }
 
+/** The file name a temp file of writeFileAtomic was going to replace, or undefined for other names. */
+export function atomicTempTarget(name: string): string | undefined {
+  return isAtomicTempFile(name) ? name.slice(1).replace(/\.kennis-tmp-\d+-\d+$/, '') : undefined;
+}
+
 /**
  * Replaces `file` with `bytes` so that readers (and a crash) see either the old or the new
  * content: writes a temp file in the same directory, fsyncs it, renames it over `file`,

@@ -46,6 +46,8 @@ export interface MnistRecipeOptions {
   targets: TargetsSection;
   /** Shard format. */
   format?: ShardFormat;
+  /** Rows per shard (default 2000). */
+  shardRows?: number;
   /** Student section (for train()). */
   student?: Record<string, unknown>;
   /** Train section (for train()). */
@@ -60,7 +62,7 @@ export function mnistRecipe(o: MnistRecipeOptions): LoadedRecipe {
       teacher: { path: o.teacher, batch_size: 500 },
       dataset: { name: 'mnist', split: 'train', limit: o.limit },
       targets: o.targets,
-      cache: { root: path.join(o.root, 'cache'), shard_rows: 2000, format: o.format ?? 'parquet' },
+      cache: { root: path.join(o.root, 'cache'), shard_rows: o.shardRows ?? 2000, format: o.format ?? 'parquet' },
       ...(o.student ? { student: o.student } : {}),
       ...(o.train ? { train: o.train } : {}),
       output: { dir: path.join(o.root, 'run') },

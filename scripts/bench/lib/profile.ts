@@ -1,8 +1,9 @@
 /**
  * Where the time of one MLP training step goes. The step is replayed phase by phase with the
  * same ops trainStep runs (src/nn dense per layer, kdLossSum, GradientAccumulator scaling,
- * clipByGlobalNorm, AdamW); wasm and cpu kernels run synchronously, so wall time between two
- * points is the time of the ops in between. Backward time per layer comes from identity probes
+ * clipByGlobalNorm, AdamW); wasm and cpu kernels run synchronously on this thread, so the CPU
+ * time between two points is the time of the ops in between (CPU time, not wall time, so that
+ * other processes on a shared machine do not land in some phase at random). Backward time per layer comes from identity probes
  * between the layers whose gradient function records when backprop reaches them. A tf.profile()
  * of one real trainStep lists the heaviest kernels.
  */
@@ -22,7 +23,7 @@ import { BENCH_LOSS } from './train-step.js';
 export interface Phase {
   /** Phase name, e.g. "backward dense_1 (1200x1200)". */
   name: string;
-  /** Milliseconds per step. */
+  /** CPU milliseconds per step. */
   ms: Spread;
 }
 
@@ -39,12 +40,18 @@ export interface StepProfile {
   phases: Phase[];
   /** Sum of the phase medians. */
   phasesTotalMs: number;
-  /** trainStep() itself on the same batch, for comparison. */
+  /** trainStep() itself on the same batch (CPU ms), for comparison. */
   trainStepMs: Spread;
   /** Heaviest kernels of one profiled trainStep (registered kernels only, so scopes are not double counted). */
   kernels: KernelTime[];
   /** Share of the profiled kernel time spent in matMuls. */
   matMulShare: number;
+}
+
+/** CPU time of this process in ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** An identity whose gradient records the moment backprop reaches it. */
@@ -69,8 +76,8 @@ export async function profileMlpStep(spec: MlpSpec, cache: BenchCache, batch: Lo
   try {
     for (let rep = -2; rep < reps; rep++) {
       const marks: [string, number][] = [];
-      const mark = (name: string) => marks.push([name, performance.now()]);
-      const t0 = performance.now();
+      const mark = (name: string) => marks.push([name, cpuMs()]);
+      const t0 = cpuMs();
       const b = toTensors(batch, cache.manifest, input);
       mark('batch to tensors');
       const acc = new GradientAccumulator();
@@ -116,11 +123,11 @@ export async function profileMlpStep(spec: MlpSpec, cache: BenchCache, batch: Lo
     const phasesTotalMs = phases.reduce((s, p) => s + p.ms.median, 0);
     const stepMs: number[] = [];
     for (let rep = -1; rep < reps; rep++) {
-      const t = performance.now();
+      const t = cpuMs();
       const b = toTensors(batch, cache.manifest, input);
       trainStep(student, optimizer, [b], BENCH_LOSS, 1e-3, 1, 0);
       disposeBatch(b);
-      if (rep >= 0) stepMs.push(performance.now() - t);
+      if (rep >= 0) stepMs.push(cpuMs() - t);
     }
     const kernels = await kernelProfile(() => {
       const b = toTensors(batch, cache.manifest, input);
@@ -137,7 +144,7 @@ export async function profileMlpStep(spec: MlpSpec, cache: BenchCache, batch: Lo
 }
 
 /** Kernel time of one call of fn grouped by kernel and input shapes, heaviest first. */
-async function kernelProfile(fn: () => void): Promise<KernelTime[]> {
+export async function kernelProfile(fn: () => void): Promise<KernelTime[]> {
   const info = await tf.profile(fn);
   const backend = tf.getBackend();
   const groups = new Map<string, KernelTime>();

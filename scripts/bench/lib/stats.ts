@@ -66,3 +66,33 @@ export function fmt(s: Spread | undefined, digits = 1): string {
   const f = (x: number) => x.toFixed(digits);
   return s.n > 1 ? `${f(s.median)} [${f(s.min)}-${f(s.max)}]` : f(s.median);
 }
+
+/** Wall and CPU time (ms) of each timed run. */
+export interface RunTimes {
+  /** Elapsed time. */
+  wall: number[];
+  /** This process's user + system CPU time: on a busy shared machine it excludes time spent waiting for a core. */
+  cpu: number[];
+}
+
+/**
+ * Times several functions side by side: each round runs every function once, in order, so slow
+ * phases of a shared machine hit all of them alike and per-round ratios stay meaningful.
+ */
+export async function interleavedRuns<K extends string>(fns: Record<K, (i: number) => unknown>, o: RunOptions & { pauseMs?: number }): Promise<Record<K, RunTimes>> {
+  const names = Object.keys(fns) as K[];
+  const out = Object.fromEntries(names.map((n) => [n, { wall: [], cpu: [] } as RunTimes])) as Record<K, RunTimes>;
+  for (let i = -o.warmup; i < o.reps; i++) {
+    for (const n of names) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await fns[n](i);
+      const wall = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      if (i >= 0) { out[n].wall.push(wall); out[n].cpu.push((c.user + c.system) / 1000); }
+      // untimed: lets thread pools that spin after a run (onnxruntime) go idle before the next function
+      if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
+    }
+  }
+  return out;
+}

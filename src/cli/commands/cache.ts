@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
-import { cacheInfo, verifyCache } from '../../cache/index.js';
 import { runCommand, type CommonFlags } from '../run.js';
 import { formatBytes } from './precompute.js';
 
 export function registerCache(program: Command): void {
-  const cache = program.command('cache').description('inspect and check logit caches');
+  const cache = program.command('cache').description('inspect, check and merge logit caches');
   cache
     .command('info')
     .description('rows, shards, bytes per sample/token, teacher accuracy, top-k mass')
     .argument('<dir>', 'cache directory')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (dir: string, flags: CommonFlags) => {
+      const { cacheInfo } = await import('../../cache/index.js');
       await runCommand(flags, async () => cacheInfo(dir), (i) => Object.entries(i)
         .map(([k, v]) => `${k.padEnd(24)} ${typeof v === 'number' && /bytes/i.test(k) && !/Per/.test(k) ? formatBytes(v) : typeof v === 'number' ? +v.toFixed(6) : JSON.stringify(v)}`)
         .join('\n'));
@@ -21,7 +21,20 @@ export function registerCache(program: Command): void {
     .argument('<dir>', 'cache directory')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (dir: string, flags: CommonFlags) => {
+      const { verifyCache } = await import('../../cache/index.js');
       await runCommand(flags, async () => verifyCache(dir), (r) =>
         r.ok ? `ok: ${r.shardsChecked} shards verified in ${dir}` : `bad: ${r.problems[0]!.file}: ${r.problems[0]!.problem}`);
+    });
+  cache
+    .command('merge')
+    .description('join the per-worker manifests of `precompute --worker i/n` into manifest.json, after checking every range and sha256; names any worker to rerun')
+    .argument('<dir>', 'cache directory the workers wrote')
+    .option('--json', 'print a JSON summary as the last line of stdout')
+    .action(async (dir: string, flags: CommonFlags) => {
+      const { mergeCache } = await import('../../distributed/index.js');
+      await runCommand(flags, async () => mergeCache(dir, { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) }), (s) =>
+        s.alreadyMerged
+          ? `already merged: ${dir} (${s.shards} shards, ${s.rows} rows, ${formatBytes(s.bytes)}), verified`
+          : `merged ${s.workers} workers into ${dir}/manifest.json: ${s.shards} shards, ${s.rows} rows, ${formatBytes(s.bytes)}; every sha256 verified`);
     });
 }

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { BUILTIN_DATASETS, type DatasetSpec, type Split } from '../../datasets/index.js';
+import { BUILTIN_DATASETS } from '../../datasets/builtin.js';
+import type { DatasetSpec, Split } from '../../datasets/index.js';
 import { DatasetError } from '../../errors/index.js';
-import { evaluateModels, type EvalReport } from '../../eval/index.js';
-import { datasetSpecOf, loadRecipe } from '../../recipe/index.js';
+import type { EvalReport } from '../../eval/index.js';
 import { runCommand, type CommonFlags } from '../run.js';
 import { formatBytes } from './precompute.js';
 
@@ -34,8 +34,9 @@ export function registerEval(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (models: string[], flags: EvalFlags) => {
-      await runCommand(flags, async () => evaluateModels(models, {
-        dataset: datasetFromFlags(flags), progress: true,
+      await runCommand(flags, async () => (await import('../../eval/index.js')).evaluateModels(models, {
+        // loaded on demand, like every command's implementation, so the CLI starts fast
+        dataset: await datasetFromFlags(flags), progress: true,
         ...(flags.batchSize ? { batchSize: flags.batchSize } : {}),
         ...(flags.repeats ? { repeats: flags.repeats } : {}),
         ...(flags.threads ? { threads: flags.threads } : {}),
@@ -50,7 +51,7 @@ function positiveInt(value: string): number {
 }
 
 /** --dataset as a built-in name, a recipe's dataset section, or a data file. */
-function datasetFromFlags(f: EvalFlags): DatasetSpec {
+async function datasetFromFlags(f: EvalFlags): Promise<DatasetSpec> {
   const limit = f.limit ? { limit: f.limit } : {};
   if (f.dataset === 'mnist') return { name: 'mnist', split: f.split, ...limit };
   if (f.dataset === 'moby-dick' || f.dataset === 'sotu') {
@@ -59,6 +60,7 @@ function datasetFromFlags(f: EvalFlags): DatasetSpec {
   }
   if (/\.ya?ml$/i.test(f.dataset)) {
     const overrides = [...(f.limit ? [`dataset.limit=${f.limit}`] : []), ...(f.seqLen ? [`dataset.seq_len=${f.seqLen}`] : [])];
+    const { datasetSpecOf, loadRecipe } = await import('../../recipe/index.js');
     return datasetSpecOf(loadRecipe(f.dataset, overrides), f.split);
   }
   return {

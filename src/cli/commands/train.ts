@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { loadRecipe } from '../../recipe/index.js';
-import { train } from '../../train/index.js';
 import { runCommand, type CommonFlags } from '../run.js';
 
 export function registerTrain(program: Command): void {
@@ -13,7 +11,13 @@ export function registerTrain(program: Command): void {
     .option('--overwrite', 'replace an earlier run in output.dir')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (file: string, overrides: string[], flags: CommonFlags & { resume?: boolean; overwrite?: boolean }) => {
-      await runCommand(flags, async () => train(loadRecipe(file, overrides), { progress: true, resume: flags.resume ?? false, overwrite: flags.overwrite ?? false }), (s) => {
+      await runCommand(flags, async () => {
+        // loaded on demand: a bad recipe is reported without loading TensorFlow.js
+        const { loadRecipe } = await import('../../recipe/index.js');
+        const loaded = loadRecipe(file, overrides);
+        const { train } = await import('../../train/index.js');
+        return train(loaded, { progress: true, resume: flags.resume ?? false, overwrite: flags.overwrite ?? false });
+      }, (s) => {
         const e = s.finalEval;
         const evalText = e ? `; eval ${Object.entries(e).filter(([k]) => k !== 'positions').map(([k, v]) => `${k} ${+Number(v).toFixed(4)}`).join(', ')}` : '';
         return `trained ${s.steps} steps (${s.samples} samples, ${Math.round(s.samplesPerSecond)}/s on ${s.backend}) into ${s.outputDir}${evalText}`;

@@ -1,0 +1,109 @@
+/**
+ * The whole benchmark: every section in its own process, one after another (never in parallel,
+ * which would skew each other's timings), then bench/results.json with the machine, every
+ * section's figures (median and spread of repeated runs) and the headline ratios.
+ *   1. precompute vs session.run and cache bytes per kind (scripts/bench/precompute.ts)
+ *   2. cache read throughput per target kind, Parquet vs Arrow (storage.ts)
+ *   3. training throughput and GFLOP/s vs onnxruntime, wasm step profile, loader vs trainer (train.ts)
+ *   4. scaling of precompute and one epoch at 1x/4x/16x rows (scaling.ts)
+ *   5. parquet-wasm vs parquetjs-lite (parquet.ts)
+ * Run: npm run bench [-- --quick] [--skip-precompute (reuse bench/precompute.json)]
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { runJsonScript, runScript } from './lib/child.js';
+import { benchArgs, writeJson } from './lib/cli.js';
+import { machineInfo } from './lib/machine.js';
+import { printTable } from './lib/table.js';
+import type { runParquetBench } from './parquet.js';
+import type { runScalingBench } from './scaling.js';
+import type { runStorageBench } from './storage.js';
+import type { runTrainBench } from './train.js';
+
+type Result<F extends (quick: boolean) => Promise<unknown>> = Awaited<ReturnType<F>>;
+
+/** The parts of bench/precompute.json (written by precompute.ts) the headline reads. */
+interface PrecomputeJson {
+  throughput?: { case: string; format: string; precomputeRowsPerSecond: number; sessionRunRowsPerSecond: number; ratio: number }[];
+  sizes?: { case: string; targets: string; format: string; bytesPerUnit: number }[];
+}
+
+const args = benchArgs('results');
+const skipPrecompute = process.argv.includes('--skip-precompute');
+const here = path.dirname(new URL(import.meta.url).pathname);
+const tmp = path.resolve('bench/tmp/all');
+const quickFlag = args.quick ? ['--quick'] : [];
+const started = performance.now();
+const machine = machineInfo();
+console.log(`kennis bench${args.quick ? ' --quick' : ''}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadAverage.join(' ')}`);
+
+const seconds: Record<string, number> = {};
+async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
+  console.log(`\n=== ${name} ===`);
+  const t0 = performance.now();
+  const r = await run();
+  seconds[name] = +((performance.now() - t0) / 1000).toFixed(1);
+  return r;
+}
+
+const json = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+const child = <T>(script: string) => section(script, () => runJsonScript<T>(path.join(here, `${script}.ts`), quickFlag, path.join(tmp, `${script}.json`)));
+
+const precompute = await section('precompute', async () => {
+  const file = path.resolve('bench/precompute.json');
+  if (skipPrecompute && existsSync(file)) {
+    console.log('reusing bench/precompute.json (--skip-precompute)');
+  } else {
+    await runScript(path.join(here, 'precompute.ts'), quickFlag);
+  }
+  return json<PrecomputeJson>(file);
+});
+const storage = await child<Result<typeof runStorageBench>>('storage');
+const train = await child<Result<typeof runTrainBench>>('train');
+const scaling = await child<Result<typeof runScalingBench>>('scaling');
+const parquet = await child<Result<typeof runParquetBench>>('parquet');
+
+const versions = Object.fromEntries(['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'apache-arrow', 'parquet-wasm', 'parquetjs-lite']
+  .map((p) => [p, json<{ version: string }>(path.resolve('node_modules', p, 'package.json')).version]));
+
+/** The headline figures, each read from the section that measured it. */
+function headline(): [string, string][] {
+  const out: [string, string][] = [];
+  for (const t of precompute.throughput ?? []) out.push([`precompute / session.run, ${t.case}, ${t.format}`, `${t.ratio.toFixed(2)} (${t.precomputeRowsPerSecond.toFixed(0)} vs ${t.sessionRunRowsPerSecond.toFixed(0)} rows/s)`]);
+  const size = (c: string, t: string) => precompute.sizes?.find((s) => s.case.startsWith(c) && s.targets === t && s.format === 'parquet');
+  const full = size('moby-dick', 'full f32');
+  for (const t of ['topk k=32 f16', 'sampled n=32']) {
+    const s = size('moby-dick', t);
+    if (s && full) out.push([`cache bytes/token, ${t} (parquet)`, `${s.bytesPerUnit.toFixed(1)} B, ${(full.bytesPerUnit / s.bytesPerUnit).toFixed(0)}x smaller than full f32`]);
+  }
+  for (const [k, v] of Object.entries(storage.parquetOverArrow)) if (/topk k=32|mnist topk/.test(k)) out.push([`loader read rows/s parquet / arrow, ${k}`, v.toFixed(2)]);
+  for (const s of train.steps) {
+    out.push([`${s.backend} train ${s.case} b${s.batch}`, `${s.trainGflops.median.toFixed(2)} GFLOP/s (${s.trainGflopsPerCpuSecond.median.toFixed(2)} per CPU-s), ${s.rowsPerSecond.median.toFixed(0)} rows/s; ${(s.trainOverOnnx1Thread.median * 100).toFixed(1)}% of ort 1-thread inference GFLOP/s`]);
+  }
+  const mlps = train.steps.filter((s) => s.backend === 'wasm' && s.case.startsWith('mlp'));
+  if (mlps.length) {
+    const best = mlps.reduce((a, b) => (b.trainGflops.median > a.trainGflops.median ? b : a));
+    out.push(['wasm MLP target >= 20 GFLOP/s', `best ${best.trainGflops.median.toFixed(2)} GFLOP/s (${best.case} b${best.batch}): ${best.trainGflops.median >= 20 ? 'met' : 'NOT met'}`]);
+  }
+  const lvt = train.loaderVsTrainer;
+  if (lvt.length) {
+    const worst = lvt.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+    out.push(['loader / trainer rows/s (worst wasm case)', `${worst.ratio.toFixed(1)} (${worst.case} b${worst.batch})`]);
+  }
+  for (const [stage, f] of Object.entries(scaling.flatness)) {
+    out.push([`scaling ${stage} 16x vs 1x`, `marginal ms/row 16x/4x ${f.marginal16xOver4x.toFixed(2)}, peak RSS x${f.peakRss16xOver1x.toFixed(2)}`]);
+  }
+  out.push(['parquetjs-lite / parquet-wasm (SNAPPY)', `write x${parquet.ratios.writeJsOverWasmSnappy!.toFixed(1)}, read x${parquet.ratios.readJsOverWasmSnappy!.toFixed(1)}, bytes x${parquet.ratios.bytesJsOverWasmSnappy!.toFixed(2)}`]);
+  return out;
+}
+
+const summary = headline();
+const total = +((performance.now() - started) / 1000).toFixed(1);
+printTable(`headline figures (medians; full tables above)`, ['figure', 'value'], summary);
+writeJson(args.out, {
+  quick: args.quick, command: `npm run bench${args.quick ? ' -- --quick' : ''}`,
+  backends: train.backends, versions, loadAverageAtEnd: machineInfo().loadAverage, seconds: { ...seconds, total },
+  headline: Object.fromEntries(summary), precompute, storage, train, scaling, parquet,
+});
+rmSync(tmp, { recursive: true, force: true });
+console.log(`\nwrote ${path.relative(process.cwd(), args.out)} in ${total} s (${Object.entries(seconds).map(([k, v]) => `${k} ${v} s`).join(', ')})`);

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { verifyCache, type LockInfo } from '../../src/cache/index.js';
+import type { PrecomputeSummary } from '../../src/precompute/index.js';
+import { jsonOf, kennis, killWhen, startKennis, workspace } from '../fixtures/cli.js';
+
+const ws = workspace('locks', { rows: 600, shardRows: 50 });
+
+/** The cache directory under `root` once precompute created it. */
+const cacheDirIn = (root: string): string | undefined => (existsSync(root) ? readdirSync(root).map((d) => join(root, d))[0] : undefined);
+const has = (root: string, name: string) => { const d = cacheDirIn(root); return d !== undefined && existsSync(join(d, name)); };
+const shardsIn = (root: string) => { const d = cacheDirIn(root); return d ? readdirSync(d).filter((n) => n.startsWith('part-')).length : 0; };
+
+test('a second writer stops at the lock with a message naming the holder; the first finishes unharmed', async () => {
+  const root = join(ws.dir, 'two');
+  const recipe = ws.recipe('two.yaml', { cache: { root } });
+  const first = startKennis(['precompute', recipe, '--json']);
+  // hold the first writer still while it owns the lock, so the second surely meets it
+  await new Promise<void>((resolve) => {
+    const t = setInterval(() => { if (has(root, '.lock')) { clearInterval(t); first.child.kill('SIGSTOP'); resolve(); } }, 5);
+  });
+  try {
+    const second = await kennis(['precompute', recipe, '--json']);
+    assert.equal(second.code, 1);
+    const errors = second.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    assert.equal(errors.length, 1, second.stderr);
+    const lock = join(cacheDirIn(root)!, '.lock');
+    assert.ok(errors[0]!.includes(`is locked by pid ${first.child.pid} on host `) && errors[0]!.includes(`(${lock}); wait for that run to finish, or delete '${lock}' if it is not running`), errors[0]);
+  } finally {
+    first.child.kill('SIGCONT');
+  }
+  const done = jsonOf<PrecomputeSummary>(await first.done);
+  assert.equal(done.rows, 600);
+  const report = await verifyCache(done.cacheDir);
+  assert.equal(report.ok, true, report.message);
+});
+
+test('a stale lock of a killed writer is taken over with a warning and the cache completes', async () => {
+  const root = join(ws.dir, 'stale');
+  const recipe = ws.recipe('stale.yaml', { cache: { root } });
+  const victim = startKennis(['precompute', recipe, '--json']);
+  // at most two shards are in flight, so by the third file the first is recorded
+  const killed = await killWhen(victim, () => shardsIn(root) >= 3);
+  assert.ok(killed.killed, 'killed while writing');
+  const lock = JSON.parse(readFileSync(join(cacheDirIn(root)!, '.lock'), 'utf8')) as LockInfo;
+  assert.equal(lock.pid, victim.child.pid, 'the dead writer left its lock');
+  const rerun = await kennis(['precompute', recipe, '--json']);
+  assert.match(rerun.stderr, new RegExp(`warning: taking over stale cache lock '.*\\.lock' of pid ${victim.child.pid} \\(not running on `));
+  const s = jsonOf<PrecomputeSummary>(rerun);
+  assert.ok(s.computedRows < 600, `resumed (computed ${s.computedRows} rows)`);
+  assert.equal(s.rows, 600);
+  assert.ok(!existsSync(join(s.cacheDir, '.lock')), 'the lock is released');
+});
