@@ -18,6 +18,8 @@ export type { Dataset, DatasetSpec, Split } from './datasets/index.js';
 // stage 1
 export { precompute, planPrecompute } from './precompute/index.js';
 export type { PrecomputeSummary, PrecomputeOptions } from './precompute/index.js';
+export { mergeCache, mergeIfComplete, resolveWorker, parseWorkerSpec, workerFromEnv } from './distributed/index.js';
+export type { MergeSummary, AutoMerge, WorkerRun, DetectedWorker } from './distributed/index.js';
 export type { TargetSpec, TargetKind } from './targets/index.js';
 export { appendSoftTargetHead, inspectModel, GraphBuilder, encodeModel, decodeModel } from './onnx/index.js';
 

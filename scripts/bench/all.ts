@@ -24,8 +24,9 @@ type Result<F extends (quick: boolean) => Promise<unknown>> = Awaited<ReturnType
 
 /** The parts of bench/precompute.json (written by precompute.ts) the headline reads. */
 interface PrecomputeJson {
-  throughput?: { case: string; format: string; precomputeRowsPerSecond: number; sessionRunRowsPerSecond: number; ratio: number }[];
+  throughput?: { case: string; format: string; precomputeRowsPerSecond: number; sessionRunRowsPerSecond: number; ratio: number; ratioVsNoSpin?: number }[];
   sizes?: { case: string; targets: string; format: string; bytesPerUnit: number }[];
+  vocabRss?: { vocab: number; seqLen: number; maxRssBytes: number; fullLogitsBytes: number };
 }
 
 const args = benchArgs('results');
@@ -38,12 +39,20 @@ const machine = machineInfo();
 console.log(`kennis bench${args.quick ? ' --quick' : ''}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadAverage.join(' ')}`);
 
 const seconds: Record<string, number> = {};
-async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
+const failures: Record<string, string> = {};
+/** Runs one section; a failing section is recorded and the others still run (the exit code says so). */
+async function section<T>(name: string, run: () => Promise<T>): Promise<T | undefined> {
   console.log(`\n=== ${name} ===`);
   const t0 = performance.now();
-  const r = await run();
-  seconds[name] = +((performance.now() - t0) / 1000).toFixed(1);
-  return r;
+  try {
+    return await run();
+  } catch (e) {
+    failures[name] = (e as Error).message;
+    console.log(`section ${name} FAILED: ${failures[name]}`);
+    return undefined;
+  } finally {
+    seconds[name] = +((performance.now() - t0) / 1000).toFixed(1);
+  }
 }
 
 const json = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -69,31 +78,36 @@ const versions = Object.fromEntries(['@tensorflow/tfjs', '@tensorflow/tfjs-backe
 /** The headline figures, each read from the section that measured it. */
 function headline(): [string, string][] {
   const out: [string, string][] = [];
-  for (const t of precompute.throughput ?? []) out.push([`precompute / session.run, ${t.case}, ${t.format}`, `${t.ratio.toFixed(2)} (${t.precomputeRowsPerSecond.toFixed(0)} vs ${t.sessionRunRowsPerSecond.toFixed(0)} rows/s)`]);
-  const size = (c: string, t: string) => precompute.sizes?.find((s) => s.case.startsWith(c) && s.targets === t && s.format === 'parquet');
+  for (const t of precompute?.throughput ?? []) {
+    const noSpin = t.ratioVsNoSpin !== undefined ? `; ${t.ratioVsNoSpin.toFixed(2)} vs a no-spin session.run` : '';
+    out.push([`precompute / session.run, ${t.case}, ${t.format}`, `${t.ratio.toFixed(2)} (${t.precomputeRowsPerSecond.toFixed(0)} vs ${t.sessionRunRowsPerSecond.toFixed(0)} rows/s${noSpin})`]);
+  }
+  const v = precompute?.vocabRss;
+  if (v) out.push([`precompute peak RSS, topk at V=${v.vocab}, T=${v.seqLen}`, `${(v.maxRssBytes / 2 ** 20).toFixed(0)} MiB (the full f32 logits alone: ${(v.fullLogitsBytes / 2 ** 20).toFixed(0)} MiB)`]);
+  const size = (c: string, t: string) => precompute?.sizes?.find((s) => s.case.startsWith(c) && s.targets === t && s.format === 'parquet');
   const full = size('moby-dick', 'full f32');
   for (const t of ['topk k=32 f16', 'sampled n=32']) {
     const s = size('moby-dick', t);
     if (s && full) out.push([`cache bytes/token, ${t} (parquet)`, `${s.bytesPerUnit.toFixed(1)} B, ${(full.bytesPerUnit / s.bytesPerUnit).toFixed(0)}x smaller than full f32`]);
   }
-  for (const [k, v] of Object.entries(storage.parquetOverArrow)) if (/topk k=32|mnist topk/.test(k)) out.push([`loader read rows/s parquet / arrow, ${k}`, v.toFixed(2)]);
-  for (const s of train.steps) {
+  for (const [k, v] of Object.entries(storage?.parquetOverArrow ?? {})) if (/topk k=32|mnist topk/.test(k)) out.push([`loader read rows/s parquet / arrow, ${k}`, v.toFixed(2)]);
+  for (const s of train?.steps ?? []) {
     out.push([`${s.backend} train ${s.case} b${s.batch}`, `${s.trainGflops.median.toFixed(2)} GFLOP/s (${s.trainGflopsPerCpuSecond.median.toFixed(2)} per CPU-s), ${s.rowsPerSecond.median.toFixed(0)} rows/s; ${(s.trainOverOnnx1Thread.median * 100).toFixed(1)}% of ort 1-thread inference GFLOP/s`]);
   }
-  const mlps = train.steps.filter((s) => s.backend === 'wasm' && s.case.startsWith('mlp'));
+  const mlps = (train?.steps ?? []).filter((s) => s.backend === 'wasm' && s.case.startsWith('mlp'));
   if (mlps.length) {
     const best = mlps.reduce((a, b) => (b.trainGflops.median > a.trainGflops.median ? b : a));
     out.push(['wasm MLP target >= 20 GFLOP/s', `best ${best.trainGflops.median.toFixed(2)} GFLOP/s (${best.case} b${best.batch}): ${best.trainGflops.median >= 20 ? 'met' : 'NOT met'}`]);
   }
-  const lvt = train.loaderVsTrainer;
+  const lvt = train?.loaderVsTrainer ?? [];
   if (lvt.length) {
     const worst = lvt.reduce((a, b) => (b.ratio < a.ratio ? b : a));
     out.push(['loader / trainer rows/s (worst wasm case)', `${worst.ratio.toFixed(1)} (${worst.case} b${worst.batch})`]);
   }
-  for (const [stage, f] of Object.entries(scaling.flatness)) {
-    out.push([`scaling ${stage} 16x vs 1x`, `marginal ms/row 16x/4x ${f.marginal16xOver4x.toFixed(2)}, peak RSS x${f.peakRss16xOver1x.toFixed(2)}`]);
+  for (const [stage, f] of Object.entries(scaling?.flatness ?? {})) {
+    out.push([`scaling ${stage} 1x-16x rows`, `${f.setupSeconds.toFixed(1)} s + ${f.msPerRow.toFixed(3)} ms/row (R^2 ${f.r2.toFixed(3)}), peak RSS 16x/1x ${f.peakRss16xOver1x.toFixed(2)}`]);
   }
-  out.push(['parquetjs-lite / parquet-wasm (SNAPPY)', `write x${parquet.ratios.writeJsOverWasmSnappy!.toFixed(1)}, read x${parquet.ratios.readJsOverWasmSnappy!.toFixed(1)}, bytes x${parquet.ratios.bytesJsOverWasmSnappy!.toFixed(2)}`]);
+  if (parquet) out.push(['parquetjs-lite / parquet-wasm (SNAPPY)', `write x${parquet.ratios.writeJsOverWasmSnappy!.toFixed(1)}, read x${parquet.ratios.readJsOverWasmSnappy!.toFixed(1)}, bytes x${parquet.ratios.bytesJsOverWasmSnappy!.toFixed(2)}`]);
   return out;
 }
 
@@ -102,8 +116,12 @@ const total = +((performance.now() - started) / 1000).toFixed(1);
 printTable(`headline figures (medians; full tables above)`, ['figure', 'value'], summary);
 writeJson(args.out, {
   quick: args.quick, command: `npm run bench${args.quick ? ' -- --quick' : ''}`,
-  backends: train.backends, versions, loadAverageAtEnd: machineInfo().loadAverage, seconds: { ...seconds, total },
+  backends: train?.backends, failures, versions, loadAverageAtEnd: machineInfo().loadAverage, seconds: { ...seconds, total },
   headline: Object.fromEntries(summary), precompute, storage, train, scaling, parquet,
 });
 rmSync(tmp, { recursive: true, force: true });
 console.log(`\nwrote ${path.relative(process.cwd(), args.out)} in ${total} s (${Object.entries(seconds).map(([k, v]) => `${k} ${v} s`).join(', ')})`);
+if (Object.keys(failures).length > 0) {
+  console.log(`FAILED sections: ${Object.keys(failures).join(', ')}`);
+  process.exitCode = 1;
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { ShardFormat } from '../../src/cache/index.js';
 import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache, type TargetsSection } from './lib/caches.js';
-import { benchArgs, scratchDir, writeJson } from './lib/cli.js';
+import { benchArgs, isMain, scratchDir, writeJson } from './lib/cli.js';
 import { loaderEpochTimes, type LoaderSettings } from './lib/loader-rate.js';
 import { fmt, rates, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -105,7 +105,7 @@ export function printStorage(r: Awaited<ReturnType<typeof runStorageBench>>): vo
       c.format === 'parquet' ? (r.parquetOverArrow[`${c.dataset.split(' ')[0]} ${c.targets}`] ?? 0).toFixed(2) : '']));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const args = benchArgs('storage');
   const r = await runStorageBench(args.quick);
   printStorage(r);

@@ -12,7 +12,7 @@ import { selectBackend, type BackendName } from '../../src/backend/index.js';
 import { flopsPerSample, type GptSpec, type MlpSpec, type StudentSpec } from '../../src/students/index.js';
 import { Teacher } from '../../src/teacher/index.js';
 import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache } from './lib/caches.js';
-import { benchArgs, scratchDir, writeJson } from './lib/cli.js';
+import { benchArgs, isMain, scratchDir, writeJson } from './lib/cli.js';
 import { loaderEpochTimes } from './lib/loader-rate.js';
 import { gptOnnx, mlpOnnx, type OnnxCase } from './lib/onnx-ref.js';
 import { kernelProfile, profileMlpStep, type KernelTime, type StepProfile } from './lib/profile.js';
@@ -116,6 +116,19 @@ async function measureCase(backend: BackendName, c: Case, cache: BenchCache, war
   }
 }
 
+/** The heaviest kernels of one wasm GPT step (after one warm-up step) and the step's total kernel time. */
+async function gptKernels(cache: BenchCache): Promise<{ top: KernelTime[]; totalMs: number }> {
+  const gpt = CASES.find((c) => c.spec.arch === 'gpt')!;
+  const rig = stepRig(gpt.spec, cache, await firstBatch(cache, gpt.batch));
+  try {
+    rig.step(0);
+    const all = await kernelProfile(() => rig.step(1));
+    return { top: all.slice(0, 14), totalMs: all.reduce((n, k) => n + k.ms, 0) };
+  } finally {
+    rig.dispose();
+  }
+}
+
 /** Loader rows/s over trainer rows/s for one wasm case. */
 export interface LoaderVsTrainer {
   case: string;
@@ -126,7 +139,7 @@ export interface LoaderVsTrainer {
 }
 
 /** Runs the training benchmark. */
-export async function runTrainBench(quick: boolean): Promise<{ backends: BackendName[]; steps: StepResult[]; profile?: StepProfile; gptKernels: KernelTime[]; gptKernelMs: number; loaderVsTrainer: LoaderVsTrainer[]; settings: Record<string, unknown> }> {
+export async function runTrainBench(quick: boolean): Promise<{ backends: BackendName[]; steps: StepResult[]; profile: StepProfile; gptKernels: KernelTime[]; gptKernelMs: number; loaderVsTrainer: LoaderVsTrainer[]; settings: Record<string, unknown> }> {
   const root = scratchDir('train');
   try {
     const teacher = mnistTeacher(root);
@@ -144,18 +157,7 @@ export async function runTrainBench(quick: boolean): Promise<{ backends: Backend
     await selectBackend('wasm');
     const big = CASES.find((c) => c.label === 'mlp 784-1200-1200-10' && c.batch === 256)!;
     const profile = await profileMlpStep(big.spec as MlpSpec, caches.mnist, await firstBatch(caches.mnist, big.batch), quick ? 2 : 5);
-    const gpt = CASES.find((c) => c.spec.arch === 'gpt')!;
-    const gptRig = stepRig(gpt.spec, caches.seq, await firstBatch(caches.seq, gpt.batch));
-    let gptKernels: KernelTime[];
-    let gptKernelMs: number;
-    try {
-      gptRig.step(0);
-      const all = await kernelProfile(() => gptRig.step(1));
-      gptKernelMs = all.reduce((n, k) => n + k.ms, 0);
-      gptKernels = all.slice(0, 14);
-    } finally {
-      gptRig.dispose();
-    }
+    const gpt = await gptKernels(caches.seq);
     const loaderVsTrainer: LoaderVsTrainer[] = [];
     for (const s of steps.filter((x) => x.backend === 'wasm')) {
       const c = CASES.find((x) => x.label === s.case && x.batch === s.batch)!;
@@ -164,7 +166,7 @@ export async function runTrainBench(quick: boolean): Promise<{ backends: Backend
       const loader = spread(rates(cache.manifest.dataset.rows, ms));
       loaderVsTrainer.push({ case: s.case, batch: s.batch, loaderRowsPerSecond: loader, trainerRowsPerSecond: s.rowsPerSecond, ratio: loader.median / s.rowsPerSecond.median });
     }
-    return { backends, steps, profile, gptKernels, gptKernelMs, loaderVsTrainer, settings: { mnistRows, mnistTargets: 'topk k=8 f16 parquet', seqTargets: 'topk k=32 f16 parquet (synthetic)', loss: 'KD alpha 0.5 T 2 forward_kl ghost + AdamW + clip 1' } };
+    return { backends, steps, profile, gptKernels: gpt.top, gptKernelMs: gpt.totalMs, loaderVsTrainer, settings: { mnistRows, mnistTargets: 'topk k=8 f16 parquet', seqTargets: 'topk k=32 f16 parquet (synthetic)', loss: 'KD alpha 0.5 T 2 forward_kl ghost + AdamW + clip 1' } };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -177,13 +179,11 @@ export function printTrain(r: Awaited<ReturnType<typeof runTrainBench>>): void {
     r.steps.map((s) => [s.backend, s.case, s.batch, fmt(s.stepMs, 0), fmt(s.rowsPerSecond, 0), s.tokensPerRow > 1 ? fmt(s.tokensPerSecond, 0) : '-',
       fmt(s.trainGflops, 2), fmt(s.onnxGflops, 1), fmt(s.onnxGflops1Thread, 1), fmt(s.trainOverOnnx1Thread, 3),
       s.trainGflopsPerCpuSecond.median.toFixed(2), s.onnxGflopsPerCpuSecond1Thread.median.toFixed(1)]));
-  if (r.profile) {
-    const p = r.profile;
-    printTable(`where one wasm step of mlp 784-1200-1200-10 batch 256 goes, in CPU ms (phases sum ${p.phasesTotalMs.toFixed(0)}; trainStep itself ${fmt(p.trainStepMs, 0)})`,
-      ['phase', 'CPU ms', 'share'], p.phases.map((x) => [x.name, fmt(x.ms, 1), `${((100 * x.ms.median) / p.phasesTotalMs).toFixed(1)}%`]));
-    printTable(`heaviest kernels of one profiled trainStep (matMuls: ${(100 * p.matMulShare).toFixed(0)}% of kernel time)`,
-      ['kernel', 'input shapes', 'calls', 'ms'], p.kernels.map((k) => [k.kernel, k.shapes, k.calls, k.ms.toFixed(1)]));
-  }
+  const p = r.profile;
+  printTable(`where one wasm step of mlp 784-1200-1200-10 batch 256 goes, in CPU ms (phases sum ${p.phasesTotalMs.toFixed(0)}; trainStep itself ${fmt(p.trainStepMs, 0)})`,
+    ['phase', 'CPU ms', 'share'], p.phases.map((x) => [x.name, fmt(x.ms, 1), `${((100 * x.ms.median) / p.phasesTotalMs).toFixed(1)}%`]));
+  printTable(`heaviest kernels of one profiled trainStep (matMuls: ${(100 * p.matMulShare).toFixed(0)}% of kernel time)`,
+    ['kernel', 'input shapes', 'calls', 'ms'], p.kernels.map((k) => [k.kernel, k.shapes, k.calls, k.ms.toFixed(1)]));
   const top = r.gptKernels.reduce((n, k) => n + k.ms, 0);
   printTable(`heaviest kernels of one wasm trainStep of ${CASES.find((c) => c.spec.arch === 'gpt')!.label} batch 16 (these ${top.toFixed(0)} of ${r.gptKernelMs.toFixed(0)} kernel ms)`,
     ['kernel', 'input shapes', 'calls', 'ms'], r.gptKernels.map((k) => [k.kernel, k.shapes, k.calls, k.ms.toFixed(1)]));
@@ -192,7 +192,7 @@ export function printTrain(r: Awaited<ReturnType<typeof runTrainBench>>): void {
     r.loaderVsTrainer.map((l) => [l.case, l.batch, fmt(l.loaderRowsPerSecond, 0), fmt(l.trainerRowsPerSecond, 0), l.ratio.toFixed(1)]));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const args = benchArgs('train');
   const r = await runTrainBench(args.quick);
   printTrain(r);

@@ -1,5 +1,5 @@
 import type { RecordBatch, Vector } from 'apache-arrow';
-import { HEAD_OUTPUTS, targetColumns, type TargetSpec } from '../targets/index.js';
+import { HEAD_OUTPUTS, type HeadOutputs, type TargetSpec } from '../targets/index.js';
 import { buildFeeds, type InputBinding, type PlainTensor, type Teacher } from '../teacher/index.js';
 import { flatValues } from '../util/arrow.js';
 import { Rng } from '../util/rng.js';
@@ -7,15 +7,23 @@ import { Rng } from '../util/rng.js';
 /** Name of the sampled head's extra input (see appendSoftTargetHead). */
 export const UNIFORMS = 'uniforms';
 
-/** Runs the teacher on one dataset batch; returns the batch's own columns followed by the target columns. */
-export async function teacherBatch(teacher: Teacher, batch: RecordBatch, bindings: readonly InputBinding[], spec: TargetSpec): Promise<Record<string, Vector>> {
+/** One dataset batch with what the soft-target head returned for it. */
+export interface BatchOutput {
+  /** The batch's own columns (inputs, label, row), in schema order. */
+  columns: Record<string, Vector>;
+  /** The head's outputs, [rows, ...] each; turned into target columns on the writer thread. */
+  outputs: HeadOutputs;
+}
+
+/** Runs the teacher on one dataset batch. */
+export async function teacherBatch(teacher: Teacher, batch: RecordBatch, bindings: readonly InputBinding[], spec: TargetSpec): Promise<BatchOutput> {
   const rows = flatValues(batch.getChild('row')!) as Int32Array;
   const feeds: Record<string, PlainTensor> = buildFeeds(batch, bindings);
   if (spec.kind === 'sampled') feeds[UNIFORMS] = uniforms(rows, spec);
-  const out = await teacher.run(feeds, HEAD_OUTPUTS[spec.kind], `dataset rows ${rows[0]}..${rows[rows.length - 1]}`);
+  const outputs = await teacher.run(feeds, HEAD_OUTPUTS[spec.kind], `dataset rows ${rows[0]}..${rows[rows.length - 1]}`);
   const columns: Record<string, Vector> = {};
   for (const field of batch.schema.fields) columns[field.name] = batch.getChild(field.name)!;
-  return { ...columns, ...targetColumns(spec, out, rows) };
+  return { columns, outputs };
 }
 
 /** Seeded per row, so a shard's draws do not depend on batch size, order or resumption. */

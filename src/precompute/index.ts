@@ -2,5 +2,5 @@ export { precompute, type PrecomputeOptions, type PrecomputeSummary } from './ru
 export { planPrecompute, type PrecomputePlan } from './plan.js';
 export { runShards, type PipelineOptions } from './pipeline.js';
 export { ShardWriterThread } from './shard-writer.js';
-export { shardColumns, shardTable, type ShardColumn } from './transfer.js';
-export { teacherBatch, uniforms, UNIFORMS } from './batch.js';
+export { shardPayload, shardTable, type ShardColumn, type ShardPayload } from './transfer.js';
+export { teacherBatch, uniforms, UNIFORMS, type BatchOutput } from './batch.js';

@@ -1,11 +1,11 @@
-import type { RecordBatch, Vector } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import pLimit from 'p-limit';
 import type { Dataset } from '../datasets/index.js';
 import type { TargetSpec } from '../targets/index.js';
 import type { InputBinding, Teacher } from '../teacher/index.js';
-import { teacherBatch } from './batch.js';
+import { teacherBatch, type BatchOutput } from './batch.js';
 import type { ShardWriterThread } from './shard-writer.js';
-import { shardColumns } from './transfer.js';
+import { shardPayload } from './transfer.js';
 
 /** What runShards needs. */
 export interface PipelineOptions {
@@ -44,7 +44,7 @@ export async function runShards(o: PipelineOptions): Promise<number> {
   const limit = pLimit(o.concurrency);
   const running = new Set<Promise<unknown>>();
   let failed = false;
-  const run = (batch: RecordBatch): Promise<Record<string, Vector>> => {
+  const run = (batch: RecordBatch): Promise<BatchOutput> => {
     const p = limit(() => {
       // after a failure, queued batches end at once so the session can be released
       if (failed) throw new Error('precompute stopped after an earlier error');
@@ -59,10 +59,10 @@ export async function runShards(o: PipelineOptions): Promise<number> {
     for (let shard = first; shard * o.shardRows < total; shard++) {
       const start = shard * o.shardRows;
       const end = Math.min(start + o.shardRows, total);
-      const parts: Promise<Record<string, Vector>>[] = [];
+      const parts: Promise<BatchOutput>[] = [];
       for await (const batch of o.dataset.batches({ batchSize: o.batchSize, start, end })) parts.push(run(batch));
       const write = Promise.all(parts)
-        .then((columns) => o.writer.writeShard(shard, shardColumns(columns)))
+        .then((outputs) => o.writer.writeShard(shard, shardPayload(outputs)))
         .then(() => o.onShard(shard, end - start));
       write.catch(() => undefined); // awaited below; must not count as unhandled while it waits its turn
       writes.push(write);

@@ -66,9 +66,9 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
   if (t.kind === 'topk' && t.k > vocab) {
     throw new TeacherError(`targets.k is ${t.k} but the teacher has only ${vocab} classes; set targets.k to at most ${vocab} or use targets.kind=full`);
   }
-  if (dataset.numClasses !== undefined && vocab < dataset.numClasses) {
-    // labels >= vocab would be silently masked out of the hard-label loss
-    throw new TeacherError(`teacher output '${out.name}' has ${vocab} ${sequence ? 'vocabulary entries' : 'classes'} but dataset '${dataset.name}' has ${dataset.numClasses}; use a teacher with ${dataset.numClasses} outputs (or set teacher.output, or dataset.num_classes for a file dataset)`);
+  if (!sequence && dataset.numClasses !== undefined && vocab < dataset.numClasses) {
+    // labels >= vocab would be silently masked out of the hard-label loss (token data is checked per id when run)
+    throw new TeacherError(`teacher output '${out.name}' has ${vocab} classes but dataset '${dataset.name}' has ${dataset.numClasses}; use a teacher with ${dataset.numClasses} outputs (or set teacher.output, or dataset.num_classes for a file dataset)`);
   }
   const spec: TargetSpec = {
     kind: t.kind,

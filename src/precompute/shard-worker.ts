@@ -1,14 +1,15 @@
-// Worker thread of ShardWriterThread: owns the CacheWriter, so Parquet encoding, hashing and
-// writes run beside the teacher instead of between its batches.
+// Worker thread of ShardWriterThread: owns the CacheWriter, so making the target columns,
+// Parquet encoding, hashing and writes run beside the teacher instead of between its batches.
 import { parentPort } from 'node:worker_threads';
 import { CacheWriter } from '../cache/index.js';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
-import { shardTable, type ShardColumn } from './transfer.js';
+import type { TargetSpec } from '../targets/index.js';
+import { shardTable, type ShardPayload } from './transfer.js';
 
 /** A request from the main thread. */
 export type WorkerRequest =
   | { id: number; op: 'open'; dir: string; draft: ManifestDraft; worker?: WorkerId }
-  | { id: number; op: 'write'; index: number; columns: ShardColumn[] }
+  | { id: number; op: 'write'; index: number; payload: ShardPayload }
   | { id: number; op: 'finish' }
   | { id: number; op: 'close' };
 
@@ -20,14 +21,16 @@ export type WorkerReply =
 
 const port = parentPort!;
 let writer: CacheWriter | undefined;
+let spec: TargetSpec | undefined;
 
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
   switch (req.op) {
     case 'open':
+      spec = req.draft.targets;
       writer = await CacheWriter.open(req.dir, req.draft, { onWarning: (warning) => port.postMessage({ warning } satisfies WorkerReply), ...(req.worker ? { worker: req.worker } : {}) });
       return { id: req.id, ok: true, shards: [...writer.shards()], first: writer.layout.firstShard };
     case 'write':
-      return { id: req.id, ok: true, entry: await writer!.writeShard(req.index, shardTable(req.columns)) };
+      return { id: req.id, ok: true, entry: await writer!.writeShard(req.index, shardTable(req.payload, spec!)) };
     case 'finish':
       await writer!.finish();
       return { id: req.id, ok: true };

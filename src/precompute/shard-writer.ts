@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
 import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError } from '../errors/index.js';
-import { transferList, type ShardColumn } from './transfer.js';
+import { transferList, type ShardPayload } from './transfer.js';
 import type { WorkerReply, WorkerRequest } from './shard-worker.js';
 
 const ERRORS: Record<string, new (message: string) => Error> = { KennisError, RecipeError, DatasetError, TeacherError, CacheError, TrainError };
@@ -73,9 +73,12 @@ export class ShardWriterThread {
   /** Index of the first shard not yet recorded: where a resumed run continues (a worker: within its range). */
   nextShardIndex(): number { return this.first + this.recorded.length; }
 
-  /** Writes shard `index`; the columns' buffers move to the writer thread and are unusable here afterwards. */
-  async writeShard(index: number, columns: ShardColumn[]): Promise<ShardEntry> {
-    const reply = await this.request({ op: 'write', index, columns }, transferList(columns));
+  /**
+   * Makes shard `index`'s target columns and writes it, on the writer thread; the payload's
+   * buffers move there and are unusable here afterwards.
+   */
+  async writeShard(index: number, payload: ShardPayload): Promise<ShardEntry> {
+    const reply = await this.request({ op: 'write', index, payload }, transferList(payload));
     this.recorded = [...this.recorded, reply.entry!].sort((a, b) => a.firstRow - b.firstRow);
     return reply.entry!;
   }

@@ -1,6 +1,9 @@
 import { DataType, Table, type Vector } from 'apache-arrow';
 import { CacheError } from '../errors/index.js';
+import { targetColumns, type HeadOutputs, type TargetSpec } from '../targets/index.js';
+import type { TensorData } from '../teacher/index.js';
 import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../util/arrow.js';
+import type { BatchOutput } from './batch.js';
 
 /** One column of a shard as plain data that can cross to the writer thread. */
 export interface ShardColumn {
@@ -23,30 +26,49 @@ function elementOf(type: DataType, column: string): PrimitiveName {
   throw new CacheError(`dataset column '${column}' has type ${String(type)}; cache shards hold numeric and fixed-size-list columns only, so map it to a numeric column (dataset.dtypes) or drop it (dataset.columns)`);
 }
 
+/** One shard as plain data for the writer thread: every array in a buffer of its own. */
+export interface ShardPayload {
+  /** The dataset's columns (inputs, label, row). */
+  columns: ShardColumn[];
+  /** The soft-target head's outputs over the shard's rows. */
+  outputs: HeadOutputs;
+}
+
+/** The arrays joined into one new array (the one copy a shard's values get on the teacher's thread). */
+function joined<T extends NumericArray | TensorData>(views: readonly T[]): T {
+  const out = new (views[0]!.constructor as new (n: number) => T)(views.reduce((n, v) => n + v.length, 0));
+  let at = 0;
+  for (const v of views) { (out as Float32Array).set(v as Float32Array, at); at += v.length; }
+  return out;
+}
+
+/** Joins the batches of one shard: each dataset column and each head output into one owned buffer. */
+export function shardPayload(parts: readonly BatchOutput[]): ShardPayload {
+  const first = parts[0]!;
+  const columns = Object.entries(first.columns).map(([name, vector]): ShardColumn => ({
+    name, values: joined(parts.map((p) => flatValues(p.columns[name]!))), shape: listShape(vector.type), element: elementOf(vector.type, name),
+  }));
+  const outputs: HeadOutputs = {};
+  for (const [name, t] of Object.entries(first.outputs)) {
+    const all = parts.map((p) => p.outputs[name]!);
+    outputs[name] = { type: t.type, data: joined(all.map((o) => o.data)), dims: [all.reduce((n, o) => n + o.dims[0]!, 0), ...t.dims.slice(1)] };
+  }
+  return { columns, outputs };
+}
+
 /**
- * Joins the per-batch columns of one shard into one owned buffer per column (the one copy a
- * shard's values get), in the column order of the first batch.
+ * The shard's table, run on the writer thread: the dataset's columns over their buffers (no
+ * copy), then the target columns made from the head's outputs (float16 rounding, counting draws,
+ * and the check for non-finite outputs that names the rows).
  */
-export function shardColumns(parts: readonly Record<string, Vector>[]): ShardColumn[] {
-  return Object.keys(parts[0]!).map((name) => {
-    const views = parts.map((p) => flatValues(p[name]!));
-    const Ctor = views[0]!.constructor as new (n: number) => NumericArray;
-    const values = new Ctor(views.reduce((n, v) => n + v.length, 0));
-    let at = 0;
-    for (const v of views) { (values as Float32Array).set(v as Float32Array, at); at += v.length; }
-    const type = parts[0]![name]!.type;
-    return { name, values, shape: listShape(type), element: elementOf(type, name) };
-  });
-}
-
-/** The shard's table over the columns' buffers (no copy). */
-export function shardTable(columns: readonly ShardColumn[]): Table {
+export function shardTable(payload: ShardPayload, spec: TargetSpec): Table {
   const vectors: Record<string, Vector> = {};
-  for (const c of columns) vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(c.values, c.shape, c.element) : primitiveVector(c.values, c.element);
-  return new Table(vectors);
+  for (const c of payload.columns) vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(c.values, c.shape, c.element) : primitiveVector(c.values, c.element);
+  const rows = payload.columns.find((c) => c.name === 'row')!.values as Int32Array;
+  return new Table({ ...vectors, ...targetColumns(spec, payload.outputs, rows) });
 }
 
-/** Buffers to transfer (not copy) with a postMessage of the columns. */
-export function transferList(columns: readonly ShardColumn[]): ArrayBuffer[] {
-  return columns.map((c) => c.values.buffer as ArrayBuffer);
+/** Buffers to transfer (not copy) with a postMessage of the payload. */
+export function transferList(payload: ShardPayload): ArrayBuffer[] {
+  return [...payload.columns.map((c) => c.values.buffer), ...Object.values(payload.outputs).map((t) => t.data.buffer)] as ArrayBuffer[];
 }

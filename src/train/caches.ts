@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CacheError } from '../errors/index.js';
-import { readManifest, verifyCache, type Manifest } from '../cache/index.js';
+import { listWorkerManifests, readManifest, verifyCache, type Manifest } from '../cache/index.js';
 import { planPrecompute } from '../precompute/plan.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 
@@ -26,7 +26,12 @@ export async function openVerifiedCache(loaded: LoadedRecipe): Promise<VerifiedC
   const plan = await planPrecompute(loaded);
   const split = loaded.recipe.dataset.split;
   const hint = `run 'kennis precompute <recipe>${split !== 'train' ? ` dataset.split=${split}` : ''}' first`;
-  if (!existsSync(join(plan.dir, 'manifest.json'))) throw new CacheError(`no cache for split '${split}' at ${plan.dir}; ${hint}`);
+  if (!existsSync(join(plan.dir, 'manifest.json'))) {
+    if ((await listWorkerManifests(plan.dir)).length > 0) {
+      throw new CacheError(`cache ${plan.dir} of split '${split}' was written by \`precompute --worker\` and is not merged; run 'kennis cache merge ${plan.dir}' (it names any worker still to rerun)`);
+    }
+    throw new CacheError(`no cache for split '${split}' at ${plan.dir}; ${hint}`);
+  }
   const manifest = await readManifest(plan.dir);
   if (!manifest.complete) throw new CacheError(`cache ${plan.dir} is incomplete (${manifest.shards.length} shards so far); ${hint} to finish it`);
   const report = await verifyCache(plan.dir);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import pLimit from 'p-limit';
@@ -117,6 +117,14 @@ const cases: BadInput[] = [
   // students that do not fit the cache, and runs that must not be overwritten
   { name: 'a gpt student on a classification cache', args: () => ['train', good, 'student.arch=gpt'], expect: /holds classification targets; a gpt student needs per-token targets/ },
   { name: 'a cnn input_shape that does not fit the cache', args: () => ['train', good, 'student.arch=cnn', 'student.input_shape=[28,28,2]'], expect: /student\.input_shape \[28,28,2\] holds 1568 values, but cache column 'image' has 64 per row/ },
+  {
+    name: 'training on a distributed cache that is not merged', expect: /was written by `precompute --worker` and is not merged; run 'kennis cache merge .*unmerged'/,
+    args: () => {
+      mkdirSync(join(ws.dir, 'unmerged'), { recursive: true });
+      file('unmerged/manifest.worker-0-of-2.json', '{}');
+      return ['train', recipe('s4', { cache: { dir: join(ws.dir, 'unmerged') } })];
+    },
+  },
   { name: 'training over a finished run', args: () => ['train', good], expect: /already holds a run; pass --resume to continue it, --overwrite to replace it/ },
   // the command line
   { name: 'an unknown flag', args: () => ['precompute', good, '--fast'], expect: /unknown option '--fast'/ },

@@ -20,7 +20,11 @@ export function runScript(script: string, args: readonly string[], o: ChildOptio
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`${script} ${args.join(' ')} exited with ${code}: ${err.trim().split('\n').slice(-8).join(' | ')}`));
+      else {
+        // the error's message lines, without the stack frames that bury it
+        const message = err.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l)).slice(-10).join(' | ');
+        reject(new Error(`${script} ${args.join(' ')} exited with ${code}: ${message}`));
+      }
     });
   });
 }

@@ -1,6 +1,7 @@
 /** The flags every bench script takes, its scratch directory and its JSON output. */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { machineInfo } from './machine.js';
 
 /** Parsed command line of a bench script. */
@@ -29,4 +30,9 @@ export function scratchDir(name: string): string {
 export function writeJson(file: string, result: object): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ machine: machineInfo(), ...result }, null, 2) + '\n');
+}
+
+/** True when the module at `url` is the script node was started with (not imported by another). */
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && url === pathToFileURL(path.resolve(process.argv[1])).href;
 }

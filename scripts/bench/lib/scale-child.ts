@@ -2,7 +2,7 @@
  * One scaling run in its own process: `precompute` writes the MNIST topk cache of the first
  * `--limit` train rows with the fixture teacher; `train` runs one epoch of train() from that
  * cache. Writes {rows, seconds, peakRssBytes} to --out; scaling.ts compares 1x, 4x and 16x.
- * Run: node --import tsx scripts/bench/lib/scale-child.ts precompute|train --limit N --root DIR --teacher FILE --shard-rows N --out FILE
+ * Run: node --import tsx scripts/bench/lib/scale-child.ts precompute|train --limit N --root DIR --teacher FILE --shard-rows N --shuffle N --out FILE
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { train } from '../../../src/train/index.js';
@@ -21,7 +21,7 @@ if (stage !== 'precompute' && stage !== 'train') throw new RangeError(`expected 
 const root = flag('--root');
 const loaded = mnistRecipe({
   root, teacher: flag('--teacher'), limit: Number(flag('--limit')), targets: { kind: 'topk', k: 8, dtype: 'float16' }, shardRows: Number(flag('--shard-rows')),
-  student: SCALE_STUDENT, train: SCALE_TRAIN,
+  student: SCALE_STUDENT, train: { ...SCALE_TRAIN, shuffle_buffer: Number(flag('--shuffle')) },
 });
 let run: ScaleRun;
 if (stage === 'precompute') {
