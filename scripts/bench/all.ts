@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { runJsonScript, runScript } from './lib/child.js';
+import { runJsonScript } from './lib/child.js';
 import { benchArgs, writeJson } from './lib/cli.js';
 import { machineInfo } from './lib/machine.js';
 import { printTable } from './lib/table.js';
@@ -32,7 +32,7 @@ interface PrecomputeJson {
 const args = benchArgs('results');
 const skipPrecompute = process.argv.includes('--skip-precompute');
 const here = path.dirname(new URL(import.meta.url).pathname);
-const tmp = path.resolve('bench/tmp/all');
+const tmp = path.resolve('bench/tmp', `all-${process.pid}`);
 const quickFlag = args.quick ? ['--quick'] : [];
 const started = performance.now();
 const machine = machineInfo();
@@ -62,10 +62,10 @@ const precompute = await section('precompute', async () => {
   const file = path.resolve('bench/precompute.json');
   if (skipPrecompute && existsSync(file)) {
     console.log('reusing bench/precompute.json (--skip-precompute)');
-  } else {
-    await runScript(path.join(here, 'precompute.ts'), quickFlag);
+    return json<PrecomputeJson>(file);
   }
-  return json<PrecomputeJson>(file);
+  // its own output file: another precompute.ts run must not overwrite this run's figures
+  return runJsonScript<PrecomputeJson>(path.join(here, 'precompute.ts'), quickFlag, path.join(tmp, 'precompute.json'));
 });
 const storage = await child<Result<typeof runStorageBench>>('storage');
 const train = await child<Result<typeof runTrainBench>>('train');
@@ -99,10 +99,10 @@ function headline(): [string, string][] {
     const best = mlps.reduce((a, b) => (b.trainGflops.median > a.trainGflops.median ? b : a));
     out.push(['wasm MLP target >= 20 GFLOP/s', `best ${best.trainGflops.median.toFixed(2)} GFLOP/s (${best.case} b${best.batch}): ${best.trainGflops.median >= 20 ? 'met' : 'NOT met'}`]);
   }
-  const lvt = train?.loaderVsTrainer ?? [];
+  const lvt = (train?.steps ?? []).filter((s) => s.loaderOverTrainer);
   if (lvt.length) {
-    const worst = lvt.reduce((a, b) => (b.ratio < a.ratio ? b : a));
-    out.push(['loader / trainer rows/s (worst wasm case)', `${worst.ratio.toFixed(1)} (${worst.case} b${worst.batch})`]);
+    const worst = lvt.reduce((a, b) => (b.loaderOverTrainer!.median < a.loaderOverTrainer!.median ? b : a));
+    out.push(['loader / trainer rows/s (worst wasm case, target >= 20)', `${worst.loaderOverTrainer!.median.toFixed(1)} (${worst.case} b${worst.batch})`]);
   }
   for (const [stage, f] of Object.entries(scaling?.flatness ?? {})) {
     out.push([`scaling ${stage} 1x-16x rows`, `${f.setupSeconds.toFixed(1)} s + ${f.msPerRow.toFixed(3)} ms/row (R^2 ${f.r2.toFixed(3)}), peak RSS 16x/1x ${f.peakRss16xOver1x.toFixed(2)}`]);

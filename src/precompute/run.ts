@@ -103,7 +103,8 @@ async function loadTeacher(loaded: LoadedRecipe, plan: PrecomputePlan): Promise<
     ...(plan.spec.k ? { k: plan.spec.k } : {}),
     ...(plan.spec.samples ? { samples: plan.spec.samples, temperature: plan.spec.sampleTemperature! } : {}),
   });
-  return Teacher.create(head, t.path, { threads: t.threads, providers: t.providers });
+  // spinning onnxruntime threads would take the cores the writer thread encodes shards on
+  return Teacher.create(head, t.path, { threads: t.threads, providers: t.providers, spin: false });
 }
 
 async function runTeacher(

@@ -22,7 +22,7 @@ export interface TeacherSessionOptions {
   threads?: number;
   /** Execution providers in order of preference, e.g. ['cuda', 'cpu']. */
   providers?: string[];
-  /** Let idle onnxruntime threads busy-wait for the next op (default false, which leaves those cores to other threads). */
+  /** Let idle onnxruntime threads busy-wait for the next op (default true, onnxruntime's own default); false leaves those cores to other threads. */
   spin?: boolean;
 }
 
@@ -45,8 +45,7 @@ export class Teacher {
       graphOptimizationLevel: 'all',
       // onnxruntime would also log the errors kennis reports itself as one line
       logSeverityLevel: 4,
-      // idle intra-op threads spin by default, taking the cores the shard writer and post-processing need
-      ...(options.spin ? {} : { extra: { 'session.intra_op.allow_spinning': '0' } }),
+      ...(options.spin === false ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
     };
     let session: ort.InferenceSession;

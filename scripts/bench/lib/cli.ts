@@ -18,9 +18,13 @@ export function benchArgs(name: string, argv = process.argv.slice(2)): BenchArgs
   return { quick: argv.includes('--quick'), out: path.resolve(at >= 0 ? argv[at + 1]! : `bench/${name}.json`) };
 }
 
-/** A fresh scratch directory bench/tmp/<name> (removed again by the caller). */
+/**
+ * A fresh scratch directory bench/tmp/<name>-<pid> (removed again by the caller). The pid keeps
+ * two runs of the same script (two engineers, or a bench next to a test) from deleting each
+ * other's files.
+ */
 export function scratchDir(name: string): string {
-  const dir = path.resolve('bench/tmp', name);
+  const dir = path.resolve('bench/tmp', `${name}-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return dir;

@@ -12,12 +12,17 @@ export interface LoaderSettings {
   shuffleBuffer: number;
 }
 
-/** Wall time (ms) of each timed full epoch of the loader over the columns the trainer reads. */
-export async function loaderEpochTimes(cache: BenchCache, s: LoaderSettings, o: RunOptions): Promise<number[]> {
+/** A function that runs one full epoch of the loader over the columns the trainer reads. */
+export function loaderEpoch(cache: BenchCache, s: LoaderSettings): (epoch: number) => Promise<void> {
   const loader = new CacheLoader(cache.dir, cache.manifest, { columns: trainingColumns(cache.manifest, inputOf(cache)), ...s, seed: 1 });
-  return timeRuns(async (i) => {
+  return async (epoch) => {
     let rows = 0;
-    for await (const b of loader.epoch(Math.max(i, 0))) rows += b.size;
+    for await (const b of loader.epoch(Math.max(epoch, 0))) rows += b.size;
     if (rows !== loader.rows) throw new RangeError(`expected ${loader.rows} rows per epoch, got ${rows}`);
-  }, o);
+  };
+}
+
+/** Wall time (ms) of each timed full epoch. */
+export async function loaderEpochTimes(cache: BenchCache, s: LoaderSettings, o: RunOptions): Promise<number[]> {
+  return timeRuns(loaderEpoch(cache, s), o);
 }
