@@ -1,11 +1,19 @@
 // Two precompute runs on one cache: the second stops with one line naming the lock and its holder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sequenceModel } from '../fixtures/teachers.js';
 import { finished, runCli, startCli, tempDir, writeRecipe } from './helpers.js';
+
+function readLock(file: string): { pid: number } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
+  } catch {
+    return undefined; // not there yet, or created but not yet written
+  }
+}
 
 test('a second precompute on a cache being written fails with one `error:` line naming the lock; the first is unharmed', async () => {
   const dir = await tempDir('pre-lock');
@@ -13,7 +21,7 @@ test('a second precompute on a cache being written fails with one `error:` line 
   // one window per teacher call over thousands of windows: the first run outlives the second's start-up
   const recipe = writeRecipe(dir, 'r.yaml', {
     teacher: { path: 'lm.onnx', batch_size: 1 },
-    dataset: { name: 'moby-dick', split: 'train', seq_len: 32, limit: 20000 },
+    dataset: { name: 'moby-dick', split: 'train', seq_len: 32, limit: 30000 },
     targets: { kind: 'topk', k: 4 },
     cache: { dir: 'cache', shard_rows: 100 },
   });
@@ -21,11 +29,12 @@ test('a second precompute on a cache being written fails with one `error:` line 
   const first = startCli(['precompute', recipe], dir);
   const firstDone = finished(first);
   try {
-    while (!existsSync(lock)) {
+    // the lock file is created first and filled right after: wait until it names its holder
+    let holder: { pid: number } | undefined;
+    while (!(holder = readLock(lock))) {
       assert.equal(first.exitCode, null, 'the first run is still running');
       await sleep(10);
     }
-    const holder = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number };
     assert.equal(holder.pid, first.pid);
     const second = await runCli(['precompute', recipe, '--json'], dir);
     assert.equal(first.exitCode, null, 'the first run was still writing while the second ran');
@@ -34,7 +43,7 @@ test('a second precompute on a cache being written fails with one `error:` line 
     const lines = second.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, `one line, got:\n${second.stderr}`);
     assert.match(lines[0]!, new RegExp(`^error: cache '.*cache' is locked by pid ${first.pid} on host .* \\(${lock.replaceAll('.', '\\.')}\\); wait for that run to finish`));
-    assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, first.pid, 'the lock still belongs to the first run');
+    assert.equal(readLock(lock)?.pid, first.pid, 'the lock still belongs to the first run');
   } finally {
     first.kill('SIGKILL');
     await firstDone;
