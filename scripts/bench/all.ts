@@ -26,7 +26,16 @@ type Result<F extends (quick: boolean) => Promise<unknown>> = Awaited<ReturnType
 interface PrecomputeJson {
   throughput?: { case: string; format: string; precomputeRowsPerSecond: number; sessionRunRowsPerSecond: number; ratio: number; ratioVsNoSpin?: number }[];
   sizes?: { case: string; targets: string; format: string; bytesPerUnit: number }[];
-  vocabRss?: { vocab: number; seqLen: number; maxRssBytes: number; fullLogitsBytes: number };
+  vocabRss?: VocabRss | VocabRss[];
+}
+
+/** One peak-RSS run of precompute.ts at a large vocabulary. */
+interface VocabRss {
+  rows: number;
+  vocab: number;
+  seqLen: number;
+  maxRssBytes: number;
+  fullLogitsBytes: number;
 }
 
 const args = benchArgs('results');
@@ -82,8 +91,10 @@ function headline(): [string, string][] {
     const noSpin = t.ratioVsNoSpin !== undefined ? `; ${t.ratioVsNoSpin.toFixed(2)} vs a no-spin session.run` : '';
     out.push([`precompute / session.run, ${t.case}, ${t.format}`, `${t.ratio.toFixed(2)} (${t.precomputeRowsPerSecond.toFixed(0)} vs ${t.sessionRunRowsPerSecond.toFixed(0)} rows/s${noSpin})`]);
   }
-  const v = precompute?.vocabRss;
-  if (v) out.push([`precompute peak RSS, topk at V=${v.vocab}, T=${v.seqLen}`, `${(v.maxRssBytes / 2 ** 20).toFixed(0)} MiB (the full f32 logits alone: ${(v.fullLogitsBytes / 2 ** 20).toFixed(0)} MiB)`]);
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+  for (const v of [precompute?.vocabRss ?? []].flat()) {
+    out.push([`precompute peak RSS, topk at V=${v.vocab}, T=${v.seqLen}, ${v.rows} rows`, `${mib(v.maxRssBytes)} MiB (the rows' full f32 logits alone: ${mib(v.fullLogitsBytes)} MiB)`]);
+  }
   const size = (c: string, t: string) => precompute?.sizes?.find((s) => s.case.startsWith(c) && s.targets === t && s.format === 'parquet');
   const full = size('moby-dick', 'full f32');
   for (const t of ['topk k=32 f16', 'sampled n=32']) {
@@ -115,7 +126,7 @@ const summary = headline();
 const total = +((performance.now() - started) / 1000).toFixed(1);
 printTable(`headline figures (medians; full tables above)`, ['figure', 'value'], summary);
 writeJson(args.out, {
-  quick: args.quick, command: `npm run bench${args.quick ? ' -- --quick' : ''}`,
+  quick: args.quick, command: `npm run bench${args.quick ? ' -- --quick' : ''}`, startedAt: machine.date, loadAverageAtStart: machine.loadAverage,
   backends: train?.backends, failures, versions, loadAverageAtEnd: machineInfo().loadAverage, seconds: { ...seconds, total },
   headline: Object.fromEntries(summary), precompute, storage, train, scaling, parquet,
 });

@@ -11,15 +11,24 @@ const ws = workspace('locks', { rows: 600, shardRows: 50 });
 /** The cache directory under `root` once precompute created it. */
 const cacheDirIn = (root: string): string | undefined => (existsSync(root) ? readdirSync(root).map((d) => join(root, d))[0] : undefined);
 const has = (root: string, name: string) => { const d = cacheDirIn(root); return d !== undefined && existsSync(join(d, name)); };
+/** Whether the lock file exists with its content (it is created empty, then written). */
+const lockWritten = (root: string) => {
+  if (!has(root, '.lock')) return false;
+  try {
+    return Number.isInteger((JSON.parse(readFileSync(join(cacheDirIn(root)!, '.lock'), 'utf8')) as LockInfo).pid);
+  } catch {
+    return false;
+  }
+};
 const shardsIn = (root: string) => { const d = cacheDirIn(root); return d ? readdirSync(d).filter((n) => n.startsWith('part-')).length : 0; };
 
 test('a second writer stops at the lock with a message naming the holder; the first finishes unharmed', async () => {
   const root = join(ws.dir, 'two');
   const recipe = ws.recipe('two.yaml', { cache: { root } });
   const first = startKennis(['precompute', recipe, '--json']);
-  // hold the first writer still while it owns the lock, so the second surely meets it
+  // hold the first writer still once its lock is written, so the second surely meets it
   await new Promise<void>((resolve) => {
-    const t = setInterval(() => { if (has(root, '.lock')) { clearInterval(t); first.child.kill('SIGSTOP'); resolve(); } }, 5);
+    const t = setInterval(() => { if (lockWritten(root)) { clearInterval(t); first.child.kill('SIGSTOP'); resolve(); } }, 5);
   });
   try {
     const second = await kennis(['precompute', recipe, '--json']);
