@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { openDataset } from '../../src/datasets/index.js';
 import { distillAndCompare } from '../../src/pipeline/index.js';
-import { flatValues } from '../../src/util/arrow.js';
+import { mnistTestErrors } from '../fixtures/mnist-errors.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
 
 test('kennis distill runs every stage and its numbers agree with a direct onnxruntime run', async () => {
@@ -32,24 +30,7 @@ test('kennis distill runs every stage and its numbers agree with a direct onnxru
   const html = readFileSync(s.report, 'utf8');
   assert.match(html, /distillation closed -?\d+% of the gap/);
   // the teacher's test errors, recomputed with a direct session.run over the test split
-  const session = await ort.InferenceSession.create(teacher);
-  let errors = 0;
-  try {
-    const ds = await openDataset({ name: 'mnist', split: 'test' });
-    for await (const b of ds.batches({ batchSize: 500 })) {
-      const x = flatValues(b.getChild('image')!) as Float32Array;
-      const y = flatValues(b.getChild('label')!) as Int32Array;
-      const out = await session.run({ image: new ort.Tensor('float32', x, [b.numRows, 784]) });
-      const logits = out.logits!.data as Float32Array;
-      for (let i = 0; i < b.numRows; i++) {
-        let best = 0;
-        for (let c = 1; c < 10; c++) if (logits[i * 10 + c]! > logits[i * 10 + best]!) best = c;
-        if (best !== y[i]) errors++;
-      }
-    }
-  } finally {
-    await session.release();
-  }
+  const errors = await mnistTestErrors(teacher);
   assert.equal(s.eval[0]!.errors, errors);
   const [t, b, d] = s.eval.map((r) => r.errors!) as [number, number, number];
   assert.ok(Math.abs(s.gapClosed - (b - d) / (b - t)) < 1e-12);
