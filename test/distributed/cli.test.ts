@@ -59,7 +59,8 @@ test('a worker killed after its first shard, and one never started, are named by
   assert.notEqual(merge.code, 0);
   const errors = merge.stderr.split('\n').filter((l) => l.startsWith('error:'));
   assert.equal(errors.length, 1, merge.stderr);
-  assert.match(errors[0]!, /rerun worker 1\/4: shards (3-5|4-5) missing; rerun worker 2\/4: shards 6-8 missing/);
+  // under load the kill may land after the second or third of its shards
+  assert.match(errors[0]!, /rerun worker 1\/4: (shards 3-5|shards 4-5|shard 5) missing; rerun worker 2\/4: shards 6-8 missing/);
   assert.ok(!existsSync(join(dir, 'manifest.json')));
 
   // rerunning worker 1 redoes only its own missing shards and leaves the others' files alone
@@ -67,7 +68,7 @@ test('a worker killed after its first shard, and one never started, are named by
   const mtimes = new Map(['part-00000.parquet', 'part-00009.parquet'].map((n) => [n, statSync(join(dir, n)).mtimeMs]));
   const again = await kennis(['precompute', recipe, '--worker', '1/4', '--json']);
   const s1 = jsonOf<PrecomputeSummary>(again);
-  assert.ok(s1.computedRows === 100 || s1.computedRows === 150, `recomputed ${s1.computedRows} rows`);
+  assert.ok([50, 100, 150].includes(s1.computedRows), `recomputed ${s1.computedRows} rows`);
   assert.equal(s1.rows, 150);
   assert.equal(s1.worker!.merged, false);
   assert.match(s1.worker!.mergeNote!, /waiting for 2\/4/);
