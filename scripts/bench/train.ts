@@ -47,7 +47,7 @@ export interface StepResult {
   onnxGflops1Thread: Spread;
   /** Per-round ratio trainGflops / onnxGflops1Thread. */
   trainOverOnnx1Thread: Spread;
-  /** Training FLOPs per CPU second of this process during the step: less sensitive to other load on the machine. */
+  /** Training FLOPs per second of process CPU time during the step (V8's GC threads included): less sensitive to other load than wall time. */
   trainGflopsPerCpuSecond: Spread;
   /** onnxruntime 1-thread FLOPs per CPU second. */
   onnxGflopsPerCpuSecond1Thread: Spread;
@@ -99,11 +99,12 @@ async function measureCase(backend: BackendName, c: Case, cache: BenchCache, war
   // the loader runs on the trainer's thread, so its rate is measured in the same rounds (wasm only: the cpu trainer is far slower)
   const epoch = backend === 'wasm' ? loaderEpoch(cache, { batchSize: c.batch, shuffleBuffer: c.cache === 'mnist' ? 8192 : 128 }) : undefined;
   try {
+    // the all-cores session last: its pool threads may spin on after a run, and the pause lets them settle
     const t = await interleavedRuns({
       step: (i: number) => rig.step(i),
-      onnx: async () => { for (let j = 0; j < inner; j++) await all.run(onnx.feeds); },
-      onnx1: async () => { for (let j = 0; j < inner; j++) await one.run(onnx.feeds); },
       loader: (i: number) => epoch?.(i),
+      onnx1: async () => { for (let j = 0; j < inner; j++) await one.run(onnx.feeds); },
+      onnx: async () => { for (let j = 0; j < inner; j++) await all.run(onnx.feeds); },
     }, { warmup, reps, pauseMs: 50 });
     const fwd = flopsPerSample(c.spec) * c.batch;
     const gflops = (flops: number, ms: number[]) => ms.map((m) => flops / (m * 1e6));
