@@ -94,7 +94,7 @@ export interface ShardLayout {
   format: ShardFormat;
 }
 
-/** Seeded teacher logits for every position: peaked like a trained LM (a few likely tokens, a long tail). */
+/** Seeded synthetic teacher logits for every position (normal, std 2.5) with byte-like inputs and next-token labels. */
 export class SyntheticLogits {
   /** Logits [rows, seqLen, vocab]. */
   readonly logits: Float32Array;
