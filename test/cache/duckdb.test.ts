@@ -1,25 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { duckdbQuery } from '../fixtures/duckdb.js';
 import { CacheWriter } from '../../src/cache/index.js';
 import { toFloat16Bits } from '../../src/util/float16.js';
 import { classDraft, classRows, classTable, half64, PIXELS, CLASSES, SEQ, TOPK, seqTopkDraft, seqTopkRows, seqTopkTable } from './helpers.js';
 import { tempDir } from './tmp.js';
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create();
-  try {
-    const connection = await instance.connect();
-    try {
-      return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-    } finally {
-      connection.closeSync();
-    }
-  } finally {
-    instance.closeSync();
-  }
-}
+const query = duckdbQuery;
 
 test('DuckDB reads nested FixedSizeList, Float16, uint8 and int32 columns of a parquet shard as written', async () => {
   const dir = await tempDir('duck');

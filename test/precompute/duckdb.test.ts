@@ -3,26 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { duckdbQuery } from '../fixtures/duckdb.js';
 import { readShards } from '../../src/cache/index.js';
 import { precompute } from '../../src/precompute/index.js';
 import { flatValues } from '../../src/util/arrow.js';
 import { mlpClassifier, sequenceModel } from '../fixtures/teachers.js';
 import { recipeIn, tempDir } from './helpers.js';
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create();
-  try {
-    const connection = await instance.connect();
-    try {
-      return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-    } finally {
-      connection.closeSync();
-    }
-  } finally {
-    instance.closeSync();
-  }
-}
+const query = duckdbQuery;
 
 const quoted = (file: string): string => `'${file.replaceAll("'", "''")}'`;
 
