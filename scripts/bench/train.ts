@@ -32,6 +32,8 @@ interface Case {
 /** Measured figures of one case on one backend. */
 export interface StepResult {
   backend: BackendName;
+  /** Threads the backend computed on (wasm: XNNPACK's pool). */
+  threads: number | 'native';
   case: string;
   batch: number;
   /** Tokens per row (1 for classification). */
@@ -89,7 +91,7 @@ async function availableBackends(): Promise<BackendName[]> {
 }
 
 async function measureCase(backend: BackendName, c: Case, cache: BenchCache, warmup: number, reps: number): Promise<StepResult> {
-  await selectBackend(backend);
+  const { threads } = await selectBackend(backend);
   const rig = stepRig(c.spec, cache, await firstBatch(cache, c.batch));
   const onnx = c.onnx();
   const all = await Teacher.create(onnx.bytes, c.label, { threads: 0 });
@@ -112,7 +114,7 @@ async function measureCase(backend: BackendName, c: Case, cache: BenchCache, war
     const ort1 = gflops(fwd * inner, t.onnx1.wall);
     const tokensPerRow = c.spec.arch === 'gpt' ? c.spec.seqLen : 1;
     return {
-      backend, case: c.label, batch: c.batch, tokensPerRow, stepMs: spread(t.step.wall), rowsPerSecond: spread(rates(c.batch, t.step.wall)),
+      backend, threads, case: c.label, batch: c.batch, tokensPerRow, stepMs: spread(t.step.wall), rowsPerSecond: spread(rates(c.batch, t.step.wall)),
       tokensPerSecond: spread(rates(c.batch * tokensPerRow, t.step.wall)), trainGflops: spread(train),
       onnxGflops: spread(gflops(fwd * inner, t.onnx.wall)), onnxGflops1Thread: spread(ort1), trainOverOnnx1Thread: spread(train.map((g, i) => g / ort1[i]!)),
       trainGflopsPerCpuSecond: spread(gflops(3 * fwd, t.step.cpu)), onnxGflopsPerCpuSecond1Thread: spread(gflops(fwd * inner, t.onnx1.cpu)),
@@ -173,12 +175,12 @@ export async function runTrainBench(quick: boolean): Promise<{ backends: Backend
 export function printTrain(r: Awaited<ReturnType<typeof runTrainBench>>): void {
   printTable('training step (toTensors + trainStep KD topk + AdamW) vs onnxruntime inference on the same shapes, median [min-max]',
     ['backend', 'student', 'batch', 'ms/step', 'rows/s', 'tokens/s', 'train GFLOP/s', 'ort GFLOP/s (all cores)', 'ort GFLOP/s (1 thread)', 'train/ort-1t', 'per CPU-s: train', 'ort-1t'],
-    r.steps.map((s) => [s.backend, s.case, s.batch, fmt(s.stepMs, 0), fmt(s.rowsPerSecond, 0), s.tokensPerRow > 1 ? fmt(s.tokensPerSecond, 0) : '-',
+    r.steps.map((s) => [s.threads === 1 || s.threads === 'native' ? s.backend : `${s.backend} x${s.threads}`, s.case, s.batch, fmt(s.stepMs, 0), fmt(s.rowsPerSecond, 0), s.tokensPerRow > 1 ? fmt(s.tokensPerSecond, 0) : '-',
       fmt(s.trainGflops, 2), fmt(s.onnxGflops, 1), fmt(s.onnxGflops1Thread, 1), fmt(s.trainOverOnnx1Thread, 3),
       s.trainGflopsPerCpuSecond.median.toFixed(2), s.onnxGflopsPerCpuSecond1Thread.median.toFixed(1)]));
   const p = r.profile;
-  printTable(`where one wasm step of mlp 784-1200-1200-10 batch 256 goes, in CPU ms (phases sum ${p.phasesTotalMs.toFixed(0)}; trainStep itself ${fmt(p.trainStepMs, 0)})`,
-    ['phase', 'CPU ms', 'share'], p.phases.map((x) => [x.name, fmt(x.ms, 1), `${((100 * x.ms.median) / p.phasesTotalMs).toFixed(1)}%`]));
+  printTable(`where one wasm step of mlp 784-1200-1200-10 batch 256 goes, in wall ms (phases sum ${p.phasesTotalMs.toFixed(0)}; trainStep itself ${fmt(p.trainStepMs, 0)})`,
+    ['phase', 'ms', 'share'], p.phases.map((x) => [x.name, fmt(x.ms, 1), `${((100 * x.ms.median) / p.phasesTotalMs).toFixed(1)}%`]));
   printTable(`heaviest kernels of one profiled trainStep (matMuls: ${(100 * p.matMulShare).toFixed(0)}% of kernel time)`,
     ['kernel', 'input shapes', 'calls', 'ms'], p.kernels.map((k) => [k.kernel, k.shapes, k.calls, k.ms.toFixed(1)]));
   const top = r.gptKernels.reduce((n, k) => n + k.ms, 0);

@@ -1,2 +1,3 @@
 export * from './tf.js';
 export * from './select.js';
+export { availableCores } from './wasm-threads.js';

@@ -1,5 +1,6 @@
 import { TrainError } from '../errors/index.js';
 import { tf, type Tf } from './tf.js';
+import { availableCores, initThreadedWasm, type WasmModule } from './wasm-threads.js';
 
 /** A backend that kennis can run on. */
 export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
@@ -13,6 +14,14 @@ export interface SelectedBackend {
   name: BackendName;
   /** The shared tf namespace (same module instance as src/backend/tf.ts). */
   tf: Tf;
+  /** Threads the backend computes on (wasm: its XNNPACK thread pool; others: 1 for cpu, native for tfjs-node). */
+  threads: number | 'native';
+}
+
+/** Options of selectBackend(). */
+export interface BackendOptions {
+  /** wasm threads; 0: all available cores; absent: $KENNIS_WASM_THREADS, else 0. Fixed when wasm first initialises in a process. */
+  threads?: number;
 }
 
 // A variable specifier keeps TypeScript from resolving (and needing types for) an optional package.
@@ -21,19 +30,36 @@ const WASM: string = '@tensorflow/tfjs-backend-wasm';
 
 /**
  * Activates a backend and waits until it is ready. 'auto' tries tfjs-node (native TensorFlow, only if
- * installed), then wasm (XNNPACK, single-threaded in Node: the wasm backend disables threads there),
- * then the pure-JS cpu backend. An explicit preference that cannot be activated throws TrainError.
+ * installed), then wasm (XNNPACK; threaded, see wasm-threads.ts), then the pure-JS cpu backend.
+ * An explicit preference that cannot be activated throws TrainError.
  */
-export async function selectBackend(preference: BackendPreference = 'auto'): Promise<SelectedBackend> {
+export async function selectBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<SelectedBackend> {
+  const fromEnv = process.env['KENNIS_WASM_THREADS'];
+  const threads = options.threads ?? (fromEnv === undefined || fromEnv === '' ? 0 : Number(fromEnv));
+  if (!Number.isInteger(threads) || threads < 0) {
+    const source = options.threads === undefined ? `KENNIS_WASM_THREADS=${fromEnv}` : `${threads}`;
+    throw new TrainError(`expected wasm threads to be an integer >= 0 (0: all cores), got ${source}; set train.threads or KENNIS_WASM_THREADS to e.g. 1`);
+  }
+  wantedThreads = threads === 0 ? availableCores() : threads;
   if (preference === 'auto') {
     for (const name of ['tfjs-node', 'wasm'] as const) {
-      if (await tryActivate(name)) return { name, tf };
+      if (await tryActivate(name)) return selected(name);
     }
     await activate('cpu');
-    return { name: 'cpu', tf };
+    return selected('cpu');
   }
   await activate(preference);
-  return { name: preference, tf };
+  return selected(preference);
+}
+
+let wantedThreads = 1;
+
+function selected(name: BackendName): SelectedBackend {
+  if (name !== 'wasm') return { name, tf, threads: name === 'cpu' ? 1 : 'native' };
+  const wasm = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+  // the pool counts the worker threads; the calling thread computes too
+  const pool = wasm.wasm?.tfjs?.getThreadsCount?.() ?? 0;
+  return { name, tf, threads: Math.max(1, pool) };
 }
 
 /** The kennis name of the backend tf currently runs on. */
@@ -57,15 +83,18 @@ async function activate(name: BackendName): Promise<void> {
 async function tryActivate(name: BackendName): Promise<boolean> {
   if (name === 'cpu') return tf.setBackend('cpu');
   const tfName = name === 'tfjs-node' ? 'tensorflow' : 'wasm';
-  if (tf.findBackendFactory(tfName) === null) {
-    try {
-      await import(name === 'tfjs-node' ? TFJS_NODE : WASM);
-    } catch (e) {
-      if (isModuleNotFound(e)) return false;
-      throw e;
-    }
-    // A tfjs-node built against another copy of tfjs-core registers into that copy, not ours.
-    if (tf.findBackendFactory(tfName) === null) return false;
+  let module: unknown;
+  try {
+    module = await import(name === 'tfjs-node' ? TFJS_NODE : WASM);
+  } catch (e) {
+    if (isModuleNotFound(e)) return false;
+    throw e;
+  }
+  // A tfjs-node built against another copy of tfjs-core registers into that copy, not ours.
+  if (tf.findBackendFactory(tfName) === null) return false;
+  if (name === 'wasm' && tf.engine().registry['wasm'] === undefined && wantedThreads > 1) {
+    if (await initThreadedWasm(module as WasmModule, wantedThreads)) return true;
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
   const ok = await tf.setBackend(tfName);
   await tf.ready();

@@ -42,7 +42,10 @@ export async function checkExport(spec: StudentSpec, weights: WeightMap, model: 
     student.setWeights(weights);
     for (const probe of probes(spec, new Rng(opts.seed ?? 0), opts.inputName ?? 'image')) {
       try {
-        const expected = tf.tidy(() => student.forward(student.params, probe.x, { training: false }).dataSync() as Float32Array);
+        // read outside tidy: tidy walks a returned typed array element by element looking for tensors
+        const logits = tf.tidy(() => student.forward(student.params, probe.x, { training: false }));
+        const expected = logits.dataSync() as Float32Array;
+        logits.dispose();
         const actual = (await teacher.run(probe.feeds, ['logits'])).logits!.data as Float32Array;
         if (actual.length !== expected.length) throw new KennisError(`exported model returned ${actual.length} logits for input [${probe.x.shape}], expected ${expected.length}; this is a kennis export bug`);
         for (let i = 0; i < expected.length; i++) {

@@ -40,17 +40,21 @@ export class AdamW extends SlotOptimizer {
     this.decayed = decayedNames(params, options.excludeFromDecay ?? defaultExcludeFromDecay);
   }
 
-  protected update({ name, param, grad, slots, lr, t }: UpdateContext): void {
+  protected update({ name, param, grad, gradScale, slots, lr, t }: UpdateContext): void {
     const { beta1, beta2, eps } = this;
-    const m = tf.add(tf.mul(slots.m!, beta1), tf.mul(grad, 1 - beta1));
-    const v = tf.add(tf.mul(slots.v!, beta2), tf.mul(tf.square(grad), 1 - beta2));
-    // bias corrections are folded into JS scalars so the tensor work stays at 2 passes
-    const stepSize = lr / (1 - beta1 ** t);
-    const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - beta2 ** t)), eps);
-    let p: tf.Tensor = param;
-    if (this.weightDecay !== 0 && this.decayed.has(name)) p = tf.mul(p, 1 - lr * this.weightDecay);
-    param.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+    // every scalar (gradScale, bias corrections, lr) is folded into JS numbers: on wasm each tensor
+    // op is a full pass over the parameter, so the rule is kept at 12 passes (13 with decay)
+    const m = tf.add(tf.mul(slots.m!, beta1), tf.mul(grad, (1 - beta1) * gradScale));
+    const v = tf.add(tf.mul(slots.v!, beta2), tf.mul(tf.square(grad), (1 - beta2) * gradScale * gradScale));
     slots.m!.assign(m);
     slots.v!.assign(v);
+    if (lr === 0) return;
+    // lr * m_hat / (sqrt(v_hat) + eps) == m / (sqrt(v) * a + b)
+    const stepSize = lr / (1 - beta1 ** t);
+    const a = 1 / (Math.sqrt(1 - beta2 ** t) * stepSize);
+    const b = eps / stepSize;
+    let p: tf.Tensor = param;
+    if (this.weightDecay !== 0 && this.decayed.has(name)) p = tf.mul(p, 1 - lr * this.weightDecay);
+    param.assign(tf.sub(p, tf.div(m, tf.add(tf.mul(tf.sqrt(v), a), b))));
   }
 }

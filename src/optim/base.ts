@@ -8,8 +8,10 @@ export interface UpdateContext {
   name: string;
   /** The parameter variable (assign the new value to it). */
   param: tf.Variable;
-  /** Its gradient. */
+  /** Its gradient, still to be multiplied by `gradScale`. */
   grad: tf.Tensor;
+  /** Factor the gradient is multiplied by (mean over positions times clipping), folded into the rule's own scalar multiplies. */
+  gradScale: number;
   /** Its slots by slot name (assign new values to them). */
   slots: Readonly<Record<string, tf.Variable>>;
   /** Learning rate of this step. */
@@ -44,8 +46,9 @@ export abstract class SlotOptimizer implements Optimizer {
     return this.t;
   }
 
-  step(grads: Grads, lr: number = this.defaultLr): void {
+  step(grads: Grads, lr: number = this.defaultLr, gradScale = 1): void {
     checkLr(lr);
+    if (!Number.isFinite(gradScale)) throw new TrainError(`gradient scale must be finite, got ${gradScale}`);
     for (const [name, g] of Object.entries(grads)) {
       const p = this.params[name];
       if (p === undefined) {
@@ -59,7 +62,7 @@ export abstract class SlotOptimizer implements Optimizer {
     for (const [name, grad] of Object.entries(grads)) {
       const param = this.params[name]!;
       const slots = this.slotVars.get(name)!;
-      tf.tidy(() => this.update({ name, param, grad, slots, lr, t: this.t }));
+      tf.tidy(() => this.update({ name, param, grad, gradScale, slots, lr, t: this.t }));
     }
   }
 

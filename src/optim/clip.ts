@@ -15,13 +15,18 @@ export interface ClippedGrads {
  * gradients unscaled so the caller can see it and skip the step.
  */
 export function clipByGlobalNorm(grads: Grads, maxNorm: number): ClippedGrads {
-  if (!(maxNorm > 0)) throw new RangeError(`expected maxNorm > 0, got ${maxNorm}`);
   const entries = Object.entries(grads);
   const norm = globalNorm(grads);
-  const scale = Number.isFinite(norm) ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+  const scale = clipFactor(norm, maxNorm);
   const out: Record<string, tf.Tensor> = {};
   for (const [name, g] of entries) out[name] = tf.tidy(() => (scale < 1 ? tf.mul(g, scale) : tf.clone(g)));
   return { grads: out, norm };
+}
+
+/** The factor min(1, maxNorm / (norm + 1e-6)) clipByGlobalNorm scales by; 1 for a non-finite norm. */
+export function clipFactor(norm: number, maxNorm: number): number {
+  if (!(maxNorm > 0)) throw new RangeError(`expected maxNorm > 0, got ${maxNorm}`);
+  return Number.isFinite(norm) ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
 }
 
 /** Joint L2 norm of a set of tensors, as a number. */

@@ -37,8 +37,8 @@ export class SGD extends SlotOptimizer {
     this.decayed = decayedNames(params, options.excludeFromDecay ?? defaultExcludeFromDecay);
   }
 
-  protected update({ name, param, grad, slots, lr }: UpdateContext): void {
-    let g: tf.Tensor = grad;
+  protected update({ name, param, grad, gradScale, slots, lr }: UpdateContext): void {
+    let g: tf.Tensor = gradScale === 1 ? grad : tf.mul(grad, gradScale);
     if (this.weightDecay !== 0 && this.decayed.has(name)) g = tf.add(g, tf.mul(param, this.weightDecay));
     let d = g;
     if (this.momentum !== 0) {

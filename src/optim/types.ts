@@ -26,13 +26,17 @@ export interface OptimizerState {
 export interface Optimizer {
   /** Steps taken so far; pass it to an LR schedule to get the LR of the next step. */
   readonly stepCount: number;
-  /** Applies one update in place (variable.assign) with learning rate `lr` (default: the options' lr). Does not dispose `grads`. */
-  step(grads: Grads, lr?: number): void;
+  /**
+   * Applies one update in place (variable.assign) with learning rate `lr` (default: the options' lr),
+   * using `grads` times `gradScale` (default 1; lets the caller fold a mean and a clipping factor in
+   * without another pass over the gradients). Does not dispose `grads`.
+   */
+  step(grads: Grads, lr?: number, gradScale?: number): void;
   /** A deep copy of the optimizer state. */
   state(): OptimizerState;
   /** Restores a state produced by state() of an optimizer over the same parameter names and shapes. */
   loadState(state: OptimizerState): void;
-  /** Releases the slot variables (not the parameters). */
+  /** Releases the slots (not the parameters). */
   dispose(): void;
 }
 

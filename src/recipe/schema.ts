@@ -127,6 +127,8 @@ export const distillSchema = z.object({
 export const trainSchema = z.object({
   /** Backend: auto picks tfjs-node when installed, else wasm. */
   backend: z.enum(['auto', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
+  /** wasm threads; 0: $KENNIS_WASM_THREADS if set, else every core. */
+  threads: z.number().int().nonnegative().default(0),
   /** Micro-batch size in rows. */
   batch_size: z.number().int().positive().default(128),
   /** Micro-batches per optimizer step. */

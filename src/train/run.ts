@@ -54,7 +54,7 @@ export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): P
   const cache = await openVerifiedCache(loaded);
   const evalCache = await openEvalCache(loaded);
   const { spec, input } = studentSpecFor(recipe.student, cache.manifest, cache.dir);
-  const backend = await selectBackend(t.backend);
+  const backend = await selectBackend(t.backend, t.threads > 0 ? { threads: t.threads } : {});
   const outDir = resolve(loaded.baseDir, recipe.output.dir);
   if (!options.resume && existsSync(join(outDir, 'metrics.jsonl'))) {
     if (!options.overwrite) throw new TrainError(`output.dir ${outDir} already holds a run; pass --resume to continue it, --overwrite to replace it, or set output.dir`);
@@ -66,7 +66,7 @@ export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): P
   const optimizer = makeOptimizer(student, recipe.train);
   const ckptDir = join(outDir, 'checkpoints');
   const log = (m: string) => process.stderr.write(m + '\n');
-  log(`kennis train: ${spec.arch} student, ${student.parameterCount().toLocaleString('en-US')} parameters, backend ${backend.name}, cache ${cache.dir}`);
+  log(`kennis train: ${spec.arch} student, ${student.parameterCount().toLocaleString('en-US')} parameters, backend ${backend.name}${backend.name === 'wasm' ? ` (${backend.threads} thread${backend.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
   let position: TrainPosition = { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 };
   let resumedFrom: number | undefined;
   if (options.resume) {

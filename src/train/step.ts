@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import { kdLossSum, type KdLossOptions } from '../losses/index.js';
-import { GradientAccumulator, clipByGlobalNorm, type Optimizer } from '../optim/index.js';
+import { GradientAccumulator, clipFactor, globalNorm, type Optimizer } from '../optim/index.js';
 import type { Student } from '../students/index.js';
 import type { TensorBatch } from './batch.js';
 
@@ -46,13 +46,15 @@ export function trainStep(student: Student, optimizer: Optimizer, micro: readonl
       ce += h!; kd += d!; count += n!;
       tf.dispose([value, ...parts]);
     }
-    const summed = acc.take(1 / Math.max(count, 1));
-    const { grads, norm } = clipByGlobalNorm(summed, clipNorm > 0 ? clipNorm : Infinity);
-    tf.dispose(Object.values(summed));
-    // a non-finite norm means a diverged step: skip the update rather than poison the weights
-    if (Number.isFinite(norm)) optimizer.step(gradsByName(student, grads), lr);
-    tf.dispose(Object.values(grads));
     const per = Math.max(count, 1);
+    const sums = acc.take();
+    // the mean over positions and the clipping factor are folded into one scale the optimizer
+    // applies in its own pass, rather than two more passes over every gradient here
+    const norm = globalNorm(sums) / per;
+    const scale = clipFactor(norm, clipNorm > 0 ? clipNorm : Infinity) / per;
+    // a non-finite norm means a diverged step: skip the update rather than poison the weights
+    if (Number.isFinite(norm)) optimizer.step(gradsByName(student, sums), lr, scale);
+    tf.dispose(Object.values(sums));
     return { loss: sum / per, ce: ce / per, kd: kd / per, gradNorm: norm, positions: count };
   } finally {
     acc.dispose();

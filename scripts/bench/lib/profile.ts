@@ -1,9 +1,9 @@
 /**
  * Where the time of one MLP training step goes. The step is replayed phase by phase with the
- * same ops trainStep runs (src/nn dense per layer, kdLossSum, GradientAccumulator scaling,
- * clipByGlobalNorm, AdamW); wasm and cpu kernels run synchronously on this thread, so the CPU
- * time between two points is the time of the ops in between (CPU time, not wall time, so that
- * other processes on a shared machine do not land in some phase at random). Backward time per layer comes from identity probes
+ * same ops trainStep runs (src/nn dense per layer, kdLossSum, the global gradient norm, AdamW with
+ * the mean and clipping folded into its scale); wasm and cpu kernels are synchronous, so the wall
+ * time between two points is the time of the ops in between (wall, not CPU time: threaded wasm
+ * spends two threads' CPU per matMul; medians over rounds keep other load out). Backward time per layer comes from identity probes
  * between the layers whose gradient function records when backprop reaches them. A tf.profile()
  * of one real trainStep lists the heaviest kernels.
  */
@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoaderBatch } from '../../../src/loader/index.js';
 import { kdLossSum } from '../../../src/losses/index.js';
 import { dense } from '../../../src/nn/index.js';
-import { AdamW, GradientAccumulator, clipByGlobalNorm } from '../../../src/optim/index.js';
+import { AdamW, GradientAccumulator, clipFactor, globalNorm } from '../../../src/optim/index.js';
 import { buildStudent, type MlpSpec } from '../../../src/students/index.js';
 import { disposeBatch, toTensors } from '../../../src/train/batch.js';
 import { trainStep } from '../../../src/train/index.js';
@@ -40,7 +40,7 @@ export interface StepProfile {
   phases: Phase[];
   /** Sum of the phase medians. */
   phasesTotalMs: number;
-  /** trainStep() itself on the same batch (CPU ms), for comparison. */
+  /** trainStep() itself on the same batch (wall ms), for comparison. */
   trainStepMs: Spread;
   /** Heaviest kernels of one profiled trainStep (registered kernels only, so scopes are not double counted). */
   kernels: KernelTime[];
@@ -48,11 +48,7 @@ export interface StepProfile {
   matMulShare: number;
 }
 
-/** CPU time of this process in ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
+const nowMs = (): number => performance.now();
 
 /** An identity whose gradient records the moment backprop reaches it. */
 function probe(mark: () => void): (x: tf.Tensor) => tf.Tensor {
@@ -76,8 +72,8 @@ export async function profileMlpStep(spec: MlpSpec, cache: BenchCache, batch: Lo
   try {
     for (let rep = -2; rep < reps; rep++) {
       const marks: [string, number][] = [];
-      const mark = (name: string) => marks.push([name, cpuMs()]);
-      const t0 = cpuMs();
+      const mark = (name: string) => marks.push([name, nowMs()]);
+      const t0 = nowMs();
       const b = toTensors(batch, cache.manifest, input);
       mark('batch to tensors');
       const acc = new GradientAccumulator();
@@ -102,16 +98,15 @@ export async function profileMlpStep(spec: MlpSpec, cache: BenchCache, batch: Lo
       const count = parts.map((p) => p.dataSync()[0]!)[2]!;
       value.dataSync();
       tf.dispose([value, ...parts]);
-      const summed = acc.take(1 / Math.max(count, 1));
-      mark('gradient scale (1/count)');
-      const clipped = clipByGlobalNorm(summed, 1);
-      tf.dispose(Object.values(summed));
-      mark('clip by global norm');
+      const per = Math.max(count, 1);
+      const sums = acc.take();
+      const norm = globalNorm(sums) / per;
+      mark('global gradient norm');
       const byName: Record<string, tf.Tensor> = {};
-      for (const [name, v] of Object.entries(student.params)) byName[name] = clipped.grads[v.name] ?? clipped.grads[name]!;
-      optimizer.step(byName, 1e-3);
-      tf.dispose(Object.values(clipped.grads));
-      mark('optimizer (AdamW)');
+      for (const [name, v] of Object.entries(student.params)) byName[name] = sums[v.name] ?? sums[name]!;
+      optimizer.step(byName, 1e-3, clipFactor(norm, 1) / per);
+      tf.dispose(Object.values(sums));
+      mark('optimizer (AdamW, mean and clip folded in)');
       disposeBatch(b);
       acc.dispose();
       mark('dispose');
@@ -123,11 +118,11 @@ export async function profileMlpStep(spec: MlpSpec, cache: BenchCache, batch: Lo
     const phasesTotalMs = phases.reduce((s, p) => s + p.ms.median, 0);
     const stepMs: number[] = [];
     for (let rep = -1; rep < reps; rep++) {
-      const t = cpuMs();
+      const t = nowMs();
       const b = toTensors(batch, cache.manifest, input);
       trainStep(student, optimizer, [b], BENCH_LOSS, 1e-3, 1, 0);
       disposeBatch(b);
-      if (rep >= 0) stepMs.push(cpuMs() - t);
+      if (rep >= 0) stepMs.push(nowMs() - t);
     }
     const kernels = await kernelProfile(() => {
       const b = toTensors(batch, cache.manifest, input);
