@@ -21,6 +21,7 @@ import { bindInputs, buildFeeds, type PlainTensor } from '../../src/teacher/inde
 import { flatValues } from '../../src/util/arrow.js';
 import { sha256Bytes, writeFileAtomic } from '../../src/util/fs.js';
 import { gpt2VocabModel, mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { TARGET_CASES } from './lib/targets.js';
 import { benchArgs, scratchDir, writeJson } from './lib/cli.js';
 import { interleavedRuns, rates, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -169,14 +170,6 @@ async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRo
 
 interface SizeRow { case: string; targets: string; format: string; bytesPerUnit: number; unit: string; fullFloat32BytesPerUnit: number }
 const sizes: SizeRow[] = [];
-const targetCases: [string, Record<string, unknown>][] = [
-  ['full f32', { kind: 'full', dtype: 'float32' }],
-  ['full f16', { kind: 'full', dtype: 'float16' }],
-  ['topk k=8 f16', { kind: 'topk', k: 8, dtype: 'float16' }],
-  ['topk k=32 f16', { kind: 'topk', k: 32, dtype: 'float16' }],
-  ['topk k=64 f16', { kind: 'topk', k: 64, dtype: 'float16' }],
-  ['sampled n=32', { kind: 'sampled', samples: 32 }],
-];
 const sizeCases: [label: string, raw: Raw, unit: string, perRow: number, vocab: number][] = [
   ['mnist (V=10)', { ...mnistRaw, dataset: { ...mnistRaw.dataset, limit: quick ? 1000 : 4000 } }, 'sample', 1, 10],
   ['moby-dick (V=256, T=128)', { ...seqRaw, dataset: { ...seqRaw.dataset, limit: quick ? 64 : 256 } }, 'token', seqLen, 256],
@@ -188,8 +181,8 @@ for (const [label, raw, unit, perRow, vocab] of sizeCases) {
     const units = dataset.numRows * perRow;
     const row = (targets: string, bytes: number): SizeRow => ({ case: label, targets, format, bytesPerUnit: bytes / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
     sizes.push(row('inputs only', await inputBytes(dataset, format, raw.cache!.shard_rows as number)));
-    for (const [name, targets] of targetCases) {
-      if (targets.kind === 'topk' && (targets.k as number) > vocab) continue;
+    for (const [name, targets] of TARGET_CASES) {
+      if (targets.kind === 'topk' && (targets.k ?? 0) > vocab) continue;
       const s = await precompute(loaded({ ...base, targets }), { onWarning: () => undefined });
       sizes.push(row(name, s.bytes));
       rmSync(s.cacheDir, { recursive: true, force: true });

@@ -10,7 +10,8 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { ShardFormat } from '../../src/cache/index.js';
-import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache, type TargetsSection } from './lib/caches.js';
+import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache } from './lib/caches.js';
+import { TARGET_CASES } from './lib/targets.js';
 import { benchArgs, isMain, scratchDir, writeJson } from './lib/cli.js';
 import { loaderEpochTimes, type LoaderSettings } from './lib/loader-rate.js';
 import { fmt, rates, spread, type Spread } from './lib/stats.js';
@@ -35,18 +36,8 @@ export interface ReadCase {
 }
 
 const FORMATS: ShardFormat[] = ['parquet', 'arrow'];
-const SEQ_TARGETS: [string, TargetsSection][] = [
-  ['full f32', { kind: 'full', dtype: 'float32' }],
-  ['full f16', { kind: 'full', dtype: 'float16' }],
-  ['topk k=8 f16', { kind: 'topk', k: 8, dtype: 'float16' }],
-  ['topk k=32 f16', { kind: 'topk', k: 32, dtype: 'float16' }],
-  ['topk k=64 f16', { kind: 'topk', k: 64, dtype: 'float16' }],
-  ['sampled n=32', { kind: 'sampled', samples: 32 }],
-];
-const MNIST_TARGETS: [string, TargetsSection][] = [
-  ['full f32', { kind: 'full', dtype: 'float32' }],
-  ['topk k=8 f16', { kind: 'topk', k: 8, dtype: 'float16' }],
-];
+const SEQ_TARGETS = TARGET_CASES;
+const MNIST_TARGETS = TARGET_CASES.filter(([label]) => label === 'full f32' || label === 'topk k=8 f16');
 
 async function measure(dataset: string, targets: string, format: ShardFormat, cache: BenchCache, perRow: number, s: LoaderSettings, reps: number): Promise<ReadCase> {
   const ms = await loaderEpochTimes(cache, s, { warmup: 1, reps });

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheError } from '../errors/index.js';
-import { isCode } from '../util/fs.js';
+import { isAlive, isCode } from '../util/fs.js';
 import { LOCK_FILE } from './paths.js';
 
 /** What a cache lock file records about its owner. */
@@ -165,16 +165,6 @@ function parseLock(text: string): LockInfo | undefined {
     // fall through: not a lock kennis wrote completely
   }
   return undefined;
-}
-
-/** Whether a pid exists on this host (EPERM: it exists but belongs to another user). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !isCode(err, 'ESRCH');
-  }
 }
 
 function asLockError(err: unknown, file: string, dir: string): unknown {

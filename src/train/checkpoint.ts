@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TrainError } from '../errors/index.js';
 import type { OptimizerState } from '../optim/index.js';
 import type { WeightMap } from '../students/index.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { isAlive, writeFileAtomic } from '../util/fs.js';
 
 /** Where training stands, enough to continue as if never stopped. */
 export interface TrainPosition {
@@ -31,6 +31,7 @@ const LATEST = 'latest';
 /** Writes a checkpoint to `<dir>/step-<n>/` (via a temp dir and rename) and points `latest` at it. */
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<string> {
   mkdirSync(dir, { recursive: true });
+  removeAbandonedTemps(dir);
   const name = `step-${String(ckpt.position.step).padStart(7, '0')}`;
   const tmp = join(dir, `.${name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -51,6 +52,14 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<str
   renameSync(tmp, final);
   await writeFileAtomic(join(dir, LATEST), name + '\n');
   return final;
+}
+
+/** Deletes half-written checkpoint dirs of processes that are gone (a training run killed mid-save). */
+function removeAbandonedTemps(dir: string): void {
+  for (const entry of readdirSync(dir)) {
+    const pid = /^\.step-\d+\.tmp-(\d+)$/.exec(entry)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))) rmSync(join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 /** Reads the latest checkpoint under `dir`, or undefined when there is none. */

@@ -75,3 +75,13 @@ export function sha256Bytes(bytes: Uint8Array | string): string {
 export function isCode(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
 }
+
+/** Whether a pid exists on this host (EPERM: it exists but belongs to another user). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !isCode(err, 'ESRCH');
+  }
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { precompute } from '../../src/precompute/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
@@ -53,5 +53,8 @@ test('kill -9 at seeded random moments during train, then train --resume: final 
     assert.deepEqual(readFileSync(join(runOf(chain), 'student', 'weights.bin')), want, `${why}: student/weights.bin`);
     // the metrics read as one uninterrupted run: resumes drop lines past their checkpoint
     assert.deepEqual(stepsOf(runOf(chain)), stepsOf(reference.outputDir), `${why}: metrics.jsonl steps`);
+    // a kill mid-save leaves a half-written checkpoint dir; the next save of a later run removes it
+    const temps = readdirSync(join(runOf(chain), 'checkpoints')).filter((e) => e.includes('.tmp-'));
+    assert.deepEqual(temps, [], `${why}: abandoned checkpoint temp dirs`);
   }
 });
