@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { NEG_BIG } from './divergence.js';
 import { gatherAt, membership } from './gather.js';
+import { fillWhere, logSumExpRows } from './rows.js';
 import type { TopkTail } from './options.js';
 
 /** Teacher and student log-probabilities over the same buckets [M,B]. */
@@ -44,10 +45,10 @@ export function topkBuckets(
     if (tail === 'renormalize') {
       return { teacher: tf.logSoftmax(zt) as tf.Tensor2D, student: tf.logSoftmax(gatherAt(zs, ids)) as tf.Tensor2D };
     }
-    const lseS = tf.logSumExp(zs, 1, true);
+    const lseS = logSumExpRows(zs, true);
     const top = tf.sub(gatherAt(zs, ids), lseS);
-    const outside = tf.where<tf.Tensor>(membership(ids, vocab), tf.scalar(NEG_BIG), zs);
-    const ghostS = tf.sub(tf.logSumExp(outside, 1, true), lseS);
+    const outside = fillWhere(membership(ids, vocab), NEG_BIG, zs);
+    const ghostS = tf.sub(logSumExpRows(outside, true), lseS);
     const ghostT = teacherGhostLogit(teacherTopLogits, teacherLse, vocab, temperature);
     return {
       teacher: tf.logSoftmax(tf.concat([zt, ghostT], 1)) as tf.Tensor2D,
@@ -85,7 +86,7 @@ function teacherGhostLogit(z: tf.Tensor2D, lse: tf.Tensor1D, vocab: number, temp
 export function sampledForwardKl(studentLogits: tf.Tensor2D, ids: tf.Tensor2D, counts: tf.Tensor2D, temperature: number): tf.Tensor1D {
   return tf.tidy(() => {
     const zs = tf.div(studentLogits, temperature) as tf.Tensor2D;
-    const ls = tf.sub(gatherAt(zs, ids), tf.logSumExp(zs, 1, true));
+    const ls = tf.sub(gatherAt(zs, ids), logSumExpRows(zs, true));
     const c = tf.maximum(tf.cast(counts, 'float32'), 0);
     const q = tf.div(c, tf.maximum(tf.sum(c, 1, true), 1e-30)) as tf.Tensor2D;
     const merged = mergeDuplicates(ids, q);

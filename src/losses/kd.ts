@@ -3,6 +3,7 @@ import { TrainError, assert } from '../errors/index.js';
 import { bucketDivergence } from './divergence.js';
 import { fullBuckets, sampledForwardKl, topkBuckets } from './buckets.js';
 import { gatherAt } from './gather.js';
+import { fillWhere, logSumExpRows } from './rows.js';
 import { expectShape, keepRows, maskedSum, meanOf, rowMask, type MaskedSum } from './mask.js';
 import { resolveAlpha, resolveDistill, type KdLossOptions, type ResolvedDistill, type TeacherTargets } from './options.js';
 
@@ -51,7 +52,7 @@ export function distillRows(logits: tf.Tensor2D, teacher: TeacherTargets, keep: 
         expectShape(teacher.counts, teacher.ids.shape, 'sample counts');
         const counts = keepRows(tf.cast(teacher.counts, 'float32'), keep, 0) as tf.Tensor2D;
         // padding entries (count 0) may carry any id, e.g. -1: point them at a valid column
-        const ids = tf.where<tf.Tensor>(tf.greater(counts, 0), tf.cast(teacher.ids, 'int32'), tf.scalar(0, 'int32')) as tf.Tensor2D;
+        const ids = fillWhere(tf.lessEqual(counts, 0), 0, tf.cast(teacher.ids, 'int32')) as tf.Tensor2D;
         return sampledForwardKl(logits, ids, counts, T);
       }
     }
@@ -64,7 +65,7 @@ function crossEntropyRows(logits: tf.Tensor2D, labels: tf.Tensor, keep: tf.Tenso
     const rows = logits.shape[0];
     expectShape(labels, [rows], 'labels');
     const ids = tf.reshape(keepRows(tf.cast(labels, 'int32'), keep, 0), [rows, 1]) as tf.Tensor2D;
-    return tf.sub(tf.logSumExp(logits, 1), tf.reshape(gatherAt(logits, ids), [rows])) as tf.Tensor1D;
+    return tf.sub(logSumExpRows(logits), tf.reshape(gatherAt(logits, ids), [rows])) as tf.Tensor1D;
   });
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { whereRows } from './rows.js';
 import { TrainError, assert } from '../errors/index.js';
 
 /** A masked sum and the number of rows it covers; divide by the total count over accumulation steps. */
@@ -20,10 +21,7 @@ export function rowMask(mask: tf.Tensor, rows: number): tf.Tensor1D {
  * or out-of-range ids can not reach the value or, via 0 * NaN, the gradient.
  */
 export function keepRows<T extends tf.Tensor>(x: T, keep: tf.Tensor1D, fill: number): T {
-  return tf.tidy(() => {
-    const shape = [x.shape[0]!, ...x.shape.slice(1).map(() => 1)];
-    return tf.where<tf.Tensor>(tf.reshape(keep, shape), x, tf.scalar(fill, x.dtype)) as T;
-  });
+  return whereRows(keep, x, fill);
 }
 
 /** Sum of rows[m] over kept rows, and their count. */
