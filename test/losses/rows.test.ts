@@ -41,8 +41,8 @@ test('whereRows, fillWhere and repeatColumns equal the broadcasting tf ops they 
   const keep = tf.tensor1d([true, false, true, true, false], 'bool');
   const cond = tf.greater(x, 0);
   const check = (a: tf.Tensor, b: tf.Tensor) => assert.deepEqual(a.arraySync(), b.arraySync());
-  check(whereRows(keep, x, -3), tf.where(tf.reshape(keep, [5, 1]), x, tf.scalar(-3)));
-  check(whereRows(keep, x3, 2), tf.where(tf.reshape(keep, [5, 1, 1]), x3, tf.scalar(2)));
+  check(whereRows(keep, x, -3), tf.where<tf.Tensor>(tf.reshape(keep, [5, 1]), x, tf.scalar(-3)));
+  check(whereRows(keep, x3, 2), tf.where<tf.Tensor>(tf.reshape(keep, [5, 1, 1]), x3, tf.scalar(2)));
   check(fillWhere(cond, -1e30, x), tf.where<tf.Tensor>(cond, tf.scalar(-1e30), x));
   check(repeatColumns(tf.tensor1d([1, 2, 3], 'int32'), 4), tf.tile(tf.tensor2d([[1], [2], [3]], [3, 1], 'int32'), [1, 4]));
 });
