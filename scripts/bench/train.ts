@@ -62,7 +62,8 @@ export interface StepResult {
 const mlp = (hidden: number): MlpSpec => ({ arch: 'mlp', inputs: 784, hidden: [hidden, hidden], activation: 'relu', dropout: 0, classes: 10 });
 const GPT: GptSpec = { arch: 'gpt', vocab: 256, dModel: 128, layers: 2, heads: 4, seqLen: 128 };
 const CASES: Case[] = [
-  ...[1200, 800].flatMap((h) => [128, 256].map((batch): Case => ({
+  // batch 512 shows how the fixed per-step costs (weight packing, AdamW) amortize
+  ...[1200, 800].flatMap((h) => (h === 1200 ? [128, 256, 512] : [128, 256]).map((batch): Case => ({
     label: `mlp 784-${h}-${h}-10`, spec: mlp(h), batch, cache: 'mnist', onnx: () => mlpOnnx([h, h], batch),
   }))),
   // recipes/mnist.yaml's student: dropout masks are drawn in JS, which the rows above leave out
@@ -73,7 +74,7 @@ const CASES: Case[] = [
 /** Which backends to run and how many timed rounds: the pure-JS cpu backend is ~50x slower than wasm. */
 function plan(backend: BackendName, quick: boolean): { cases: Case[]; warmup: number; reps: number } {
   if (backend === 'cpu') return { cases: CASES.filter((c) => c.label === 'mlp 784-800-800-10' && c.batch === 128), warmup: 0, reps: quick ? 1 : 2 };
-  if (quick) return { cases: CASES.filter((c) => c.spec.arch === 'gpt' || c.batch === 256), warmup: 1, reps: 3 };
+  if (quick) return { cases: CASES.filter((c) => c.spec.arch === 'gpt' || c.batch >= 256), warmup: 1, reps: 3 };
   return { cases: CASES, warmup: 2, reps: 5 };
 }
 

@@ -5,6 +5,7 @@ import { readShards } from '../cache/index.js';
 import { flatValues, valuesPerRow, type NumericArray } from '../util/arrow.js';
 import { Rng } from '../util/rng.js';
 import { ShuffleBuffer } from './shuffle.js';
+import { DecodePool, type DecodedColumns } from './decode-pool.js';
 
 /** Options of a cache loader. */
 export interface LoaderOptions {
@@ -18,6 +19,8 @@ export interface LoaderOptions {
   seed: number;
   /** Check every shard's sha256 as it is read. */
   verify?: boolean;
+  /** Worker threads that read and decode shards ahead of use (default 2); 0 decodes on this thread. */
+  decodeThreads?: number;
 }
 
 /** One training batch: each column's values for `size` rows, row-major and contiguous. */
@@ -29,15 +32,13 @@ export interface LoaderBatch {
 }
 
 /** The columns of one decoded shard, kept alive only while its rows are in the buffer. */
-interface ShardColumns {
-  values: NumericArray[];
-  per: number[];
-}
+type ShardColumns = DecodedColumns;
 
 /**
- * Streams a cache's shards as shuffled training batches: shards are read one ahead of use
- * (prefetch), rows are mixed across shard boundaries by a seeded buffer, and at most the buffer
- * plus two shards are in memory. Re-iterable: `epoch(e)` replays the same order for the same e.
+ * Streams a cache's shards as shuffled training batches: shards are read and decoded ahead of use
+ * on worker threads (one per thread in flight), rows are mixed across shard boundaries by a seeded
+ * buffer, and at most the buffer plus 1 + decodeThreads shards are in memory. Re-iterable:
+ * `epoch(e)` replays the same order for the same e.
  */
 export class CacheLoader {
   constructor(private readonly dir: string, private readonly manifest: Manifest, private readonly options: LoaderOptions) {
@@ -69,9 +70,8 @@ export class CacheLoader {
       if (pending.length < this.options.batchSize) return undefined;
       return this.assemble(pending.splice(0, pending.length));
     };
-    for await (const { table } of readShards(this.dir, { order, verify: this.options.verify ?? false, manifest: this.manifest })) {
-      const shard = this.columnsOf(table);
-      for (let r = 0; r < table.numRows; r++) {
+    for await (const [shard, rows] of this.shards(order)) {
+      for (let r = 0; r < rows; r++) {
         const batch = take(buffer.push([shard, r]));
         if (batch && emitted++ >= skip) yield batch;
       }
@@ -81,6 +81,29 @@ export class CacheLoader {
       if (batch && emitted++ >= skip) yield batch;
     }
     if (pending.length > 0 && emitted++ >= skip) yield this.assemble(pending);
+  }
+
+  /** The shards in `order` with their row counts, decoded on the pool's threads (or here). */
+  private async *shards(order: readonly number[]): AsyncGenerator<[ShardColumns, number]> {
+    const verify = this.options.verify ?? false;
+    const threads = this.options.decodeThreads ?? 2;
+    if (threads === 0) {
+      for await (const { table } of readShards(this.dir, { order, verify, manifest: this.manifest })) yield [this.columnsOf(table), table.numRows];
+      return;
+    }
+    const pool = DecodePool.get(threads);
+    const request = (n: number): Promise<ShardColumns> | undefined => {
+      if (n >= order.length) return undefined;
+      const p = pool.decode(this.dir, this.manifest, order[n]!, this.options.columns, verify);
+      p.catch(() => undefined); // observed when awaited; a consumer that stops early must not see an unhandled rejection
+      return p;
+    };
+    const ahead = Array.from({ length: threads }, (_, n) => request(n));
+    for (let n = 0; n < order.length; n++) {
+      const shard = await ahead.shift()!;
+      ahead.push(request(n + threads));
+      yield [shard, this.manifest.shards[order[n]!]!.rows];
+    }
   }
 
   private columnsOf(table: Table): ShardColumns {

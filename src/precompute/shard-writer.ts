@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
 import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError } from '../errors/index.js';
 import { transferList, type ShardPayload } from './transfer.js';
+import { workerCode } from '../util/worker.js';
 import type { WorkerReply, WorkerRequest } from './shard-worker.js';
 
 const ERRORS: Record<string, new (message: string) => Error> = { KennisError, RecipeError, DatasetError, TeacherError, CacheError, TrainError };
@@ -9,13 +10,6 @@ const ERRORS: Record<string, new (message: string) => Error> = { KennisError, Re
 type Op = WorkerRequest extends infer R ? (R extends { op: infer O } ? O : never) : never;
 type Pending = { resolve: (reply: Extract<WorkerReply, { ok: true }>) => void; reject: (err: Error) => void };
 
-/** Code a worker runs: the .ts sources need tsx inside the worker too (workers do not inherit loader hooks). */
-function workerCode(): string {
-  const ts = import.meta.url.endsWith('.ts');
-  const entry = JSON.stringify(new URL(`./shard-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href);
-  if (!ts) return `import(${entry});`;
-  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${entry}); });`;
-}
 
 // One finished run's thread is kept (unref'd, so it never holds the process open) for the next
 // run in this process: starting a thread means loading arrow, parquet-wasm and zod again.
@@ -24,7 +18,7 @@ let idle: Worker | undefined;
 let nextId = 0;
 
 function takeWorker(): Worker {
-  const w = idle ?? new Worker(workerCode(), { eval: true });
+  const w = idle ?? new Worker(workerCode(import.meta.url, 'shard-worker'), { eval: true });
   idle = undefined;
   w.ref();
   return w;

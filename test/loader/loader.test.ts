@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table } from 'apache-arrow';
 import { CacheWriter, readManifest } from '../../src/cache/index.js';
 import { CacheLoader } from '../../src/loader/index.js';
+import { CacheError } from '../../src/errors/index.js';
 import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -110,7 +111,30 @@ test('memory stays bounded by the buffer, not the cache size', async () => {
   }
   assert.equal(rows, 12000);
   const cacheBytes = 12000 * 2048 * 4;
-  // buffer (2 MB) + the shard in use + the one prefetched (4 MB each) + parquet-wasm's heap,
-  // which grows once and is never returned: bounded, and far below the cache
+  // buffer (2 MB) + the shard in use + the two being decoded ahead (4 MB each; their columns
+  // arrive here by transfer) + parquet-wasm's heap, which grows once and is never returned:
+  // bounded, and far below the cache
   assert.ok(peak < cacheBytes / 2, `expected peak array memory well under the cache's ${cacheBytes} bytes, got ${peak}`);
+});
+
+test('decoding on worker threads yields exactly the batches of decoding in-thread, and names a corrupt shard', async () => {
+  const dir = await makeCache(5, 40, 3);
+  const manifest = await readManifest(dir);
+  const collect = async (decodeThreads: number) => {
+    const loader = new CacheLoader(dir, manifest, { columns: ['x', 'label', 'logits'], batchSize: 16, shuffleBuffer: 50, seed: 7, decodeThreads });
+    const out: number[][] = [];
+    for await (const b of loader.epoch(1)) out.push(...Object.values(b.columns).map((c) => Array.from(c as Float32Array)));
+    return out;
+  };
+  const inThread = await collect(0);
+  assert.equal(inThread.length, 13 * 3);
+  assert.deepEqual(await collect(2), inThread);
+  // flip bytes in the middle of shard 3 (same size): only the sha256 check can see it
+  const entry = manifest.shards[3]!;
+  const file = join(dir, entry.file);
+  const bytes = readFileSync(file);
+  bytes[bytes.length >> 1] ^= 0xff;
+  writeFileSync(file, bytes);
+  const loader = new CacheLoader(dir, manifest, { columns: ['x'], batchSize: 16, shuffleBuffer: 1, seed: 0, verify: true, decodeThreads: 2 });
+  await assert.rejects(async () => { for await (const b of loader.epoch(0)) void b; }, (e: unknown) => e instanceof CacheError && e.message.includes(entry.file) && /sha256/.test(e.message));
 });
