@@ -45,13 +45,13 @@ function loaded(raw: Raw): LoadedRecipe {
 
 const mnistRaw: Raw = {
   teacher: { path: mnistTeacher, batch_size: 500 },
-  dataset: { name: 'mnist', split: 'train', ...(quick ? { limit: 4000 } : {}) },
+  dataset: { name: 'mnist', split: 'train', ...(quick ? { limit: 2000 } : {}) },
   targets: { kind: 'full', dtype: 'float32' },
   cache: { shard_rows: 1000 },
 };
 const seqRaw: Raw = {
   teacher: { path: seqTeacher, batch_size: 16 },
-  dataset: { name: 'moby-dick', split: 'train', seq_len: seqLen, limit: quick ? 256 : 1024 },
+  dataset: { name: 'moby-dick', split: 'train', seq_len: seqLen, limit: quick ? 128 : 1024 },
   targets: { kind: 'topk', k: 32, dtype: 'float16' },
   cache: { shard_rows: 128 },
 };
@@ -145,7 +145,7 @@ for (const [label, raw] of cases) {
       sessionRun: async () => { rows = (await sessionRunLoop(loaded(r))).rows; },
       sessionRunNoSpin: async () => { await sessionRunLoop(loaded(r), false, true); },
       precompute: async () => { rmSync((await precompute(loaded(r), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
-    }, { warmup: 1, reps: quick ? 3 : 5, pauseMs: 200 });
+    }, { warmup: 1, reps: quick ? 2 : 5, pauseMs: quick ? 50 : 200 });
     const pre = rates(rows, times.precompute.wall);
     const run = rates(rows, times.sessionRun.wall);
     const p = spread(pre);
@@ -171,8 +171,8 @@ async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRo
 interface SizeRow { case: string; targets: string; format: string; bytesPerUnit: number; unit: string; fullFloat32BytesPerUnit: number }
 const sizes: SizeRow[] = [];
 const sizeCases: [label: string, raw: Raw, unit: string, perRow: number, vocab: number][] = [
-  ['mnist (V=10)', { ...mnistRaw, dataset: { ...mnistRaw.dataset, limit: quick ? 1000 : 4000 } }, 'sample', 1, 10],
-  ['moby-dick (V=256, T=128)', { ...seqRaw, dataset: { ...seqRaw.dataset, limit: quick ? 64 : 256 } }, 'token', seqLen, 256],
+  ['mnist (V=10)', { ...mnistRaw, dataset: { ...mnistRaw.dataset, limit: quick ? 500 : 4000 } }, 'sample', 1, 10],
+  ['moby-dick (V=256, T=128)', { ...seqRaw, dataset: { ...seqRaw.dataset, limit: quick ? 32 : 256 } }, 'token', seqLen, 256],
 ];
 for (const [label, raw, unit, perRow, vocab] of sizeCases) {
   for (const format of ['parquet', 'arrow'] as const) {
