@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { availableCores } from '../../src/backend/index.js';
 import type { EvalReport } from '../../src/eval/index.js';
 import { nameRows, runStage } from '../../src/pipeline/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
@@ -42,12 +43,13 @@ if (!opts['no-sweep']) {
 const started = performance.now();
 await runStage('precompute', ['precompute', ...base]);
 await runStage('precompute validation', ['precompute', ...base, `dataset.split=${recipe.train.eval_split}`]);
-// each trainer is single-threaded on wasm: run as many at once as there are cores
+// trainers run `parallel` at once, the cores shared out between them (wasm threads)
 const queue = [...jobs];
+const threads = `train.threads=${Math.max(1, Math.floor(availableCores() / Number(opts.parallel)))}`;
 await Promise.all(Array.from({ length: Number(opts.parallel) }, async () => {
   for (let job = queue.shift(); job; job = queue.shift()) {
     const dir = join(root, job.name);
-    await runStage(job.name, ['train', ...base, ...job.overrides, `output.dir=${dir}`, '--overwrite']);
+    await runStage(job.name, ['train', ...base, threads, ...job.overrides, `output.dir=${dir}`, '--overwrite']);
     await runStage(`export ${job.name}`, ['export', dir]);
   }
 }));
