@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   appendSoftTargetHead, DataType, decodeModel, encodeModel, GraphBuilder, renameValue, softTargetOutputNames, UNIFORMS_INPUT,
 } from '../../src/onnx/index.js';
+import { blockWidth } from '../../src/onnx/soft-targets.js';
 import { TeacherError } from '../../src/errors/index.js';
 import { Rng } from '../../src/util/rng.js';
 import { mlpClassifier, sequenceModel, softmaxClassifier } from '../fixtures/teachers.js';
@@ -186,4 +187,14 @@ test('bad options and mismatched teachers raise one-line TeacherErrors', () => {
   assert.throws(() => appendSoftTargetHead(bytes, { kind: 'topk', k: 2, output: 'nope' }), /teacher output 'nope' not found; expected one of \[logits\]/);
   assert.throws(() => appendSoftTargetHead(bytes, { kind: 'sampled', samples: 0 }), TeacherError);
   assert.throws(() => appendSoftTargetHead(bytes, { kind: 'sampled', samples: 2, temperature: 0 }), TeacherError);
+});
+
+test('the two-level logsumexp splits V at its largest divisor up to sqrt(V), and not small or prime V', () => {
+  // 50257 = 29 x 1733 (sqrt 224), 1000 = 25 x 40 (sqrt 31.6), 256 = 16 x 16, 2 x 521 has no divisor in 8..32; 65521 is prime
+  assert.equal(blockWidth(50257), 29);
+  assert.equal(blockWidth(1000), 25);
+  assert.equal(blockWidth(256), 16);
+  assert.equal(blockWidth(65521), undefined);
+  assert.equal(blockWidth(200), undefined);
+  assert.equal(blockWidth(1042), undefined);
 });

@@ -50,9 +50,10 @@ test('V = 50257, T = 512: topk k=8 matches a direct run, and peak RSS stays flat
   const ids = columns.topk_ids as Uint16Array;
   const values = fromFloat16Bits(columns.topk_logits as Uint16Array);
   const lse = columns.logsumexp as Float32Array;
-  // onnxruntime sums V exp terms in float32: recursive summation is good to V * 2^-24 relative (about 3e-3
-  // here) in the worst case and ~sqrt(V) * 2^-24 typically, so single positions may exceed 1e-4 while the mean may not
-  const worstCase = V * 2 ** -24;
+  // the head takes logsumexp in two levels, 1733 blocks of 29 (src/onnx/soft-targets.ts): float32 error
+  // up to (1733 + 29) * 2^-24 in the worst case, plus the rounding of lse itself (an ulp of |lse|)
+  const bound = (ref: number): number => (1733 + 29) * 2 ** -24 + Math.abs(ref) * 2 ** -23;
+  let worst = 0;
   let errorSum = 0;
   for (let t = 0; t < T; t++) {
     const row = logits.subarray(t * V, (t + 1) * V);
@@ -62,8 +63,10 @@ test('V = 50257, T = 512: topk k=8 matches a direct run, and peak RSS stays flat
     for (let j = 0; j < K; j++) assert.ok(isFloat16Rounding(values[t * K + j]!, top[j]!), `position ${t} slot ${j}`);
     const ref = logSumExp64(row, 0, V);
     const error = Math.abs(lse[t]! - ref);
-    assert.ok(error <= worstCase, `position ${t}: logsumexp ${lse[t]} vs float64 ${ref}`);
+    assert.ok(error <= bound(ref), `position ${t}: logsumexp ${lse[t]} vs float64 ${ref}, expected an error <= ${bound(ref)}`);
     errorSum += error;
+    worst = Math.max(worst, error);
   }
-  assert.ok(errorSum / T <= 1e-4, `mean logsumexp error ${errorSum / T}`);
+  console.log(`logsumexp vs float64 at V=${V}: mean error ${(errorSum / T).toExponential(2)}, worst ${worst.toExponential(2)}`);
+  assert.ok(errorSum / T <= 1e-5, `mean logsumexp error ${errorSum / T}`);
 });
