@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
+import { availableCores } from '../src/backend/index.js';
 import { readManifest, type CacheInfo, type Manifest } from '../src/cache/index.js';
 import type { EvalReport, ModelEval } from '../src/eval/index.js';
 import { readRun, runStage } from '../src/pipeline/index.js';
@@ -78,6 +79,8 @@ for (const [kind, recipe] of [['topk', args.topk!], ['sampled', args.sampled!]] 
 // 2. every variant x seed at equal steps, `parallel` students at a time, each exported to ONNX
 interface Trained { variant: Variant; seed: number; dir: string; summary: TrainSummary; onnx: string }
 const limit = pLimit(Number(args.parallel));
+// the parallel trainers share the cores out (wasm threads)
+const threads = `train.threads=${Math.max(1, Math.floor(availableCores() / Number(args.parallel)))}`;
 const trained: Trained[] = await Promise.all(VARIANTS.flatMap((variant) => seeds.map((seed) => limit(async (): Promise<Trained> => {
   const dir = join(outDir, variant.name, `seed-${seed}`);
   const onnx = join(dir, 'student.onnx');
@@ -85,7 +88,7 @@ const trained: Trained[] = await Promise.all(VARIANTS.flatMap((variant) => seeds
   if (args.reuse && existsSync(join(dir, 'summary.json')) && existsSync(onnx)) {
     return { variant, seed, dir, onnx, summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as TrainSummary };
   }
-  const summary = await runStage<TrainSummary>(label, ['train', variant.recipe, ...common, ...variant.overrides, `student.seed=${seed}`, `train.seed=${seed}`, `output.dir=${dir}`]);
+  const summary = await runStage<TrainSummary>(label, ['train', variant.recipe, threads, ...common, ...variant.overrides, `student.seed=${seed}`, `train.seed=${seed}`, `output.dir=${dir}`]);
   await runStage(`export ${label}`, ['export', dir]);
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   log(`${label}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s, validation ${summary.finalEval?.bits_per_byte?.toFixed(4)} bits/byte`);
