@@ -77,6 +77,7 @@ for (const [kind, recipe] of [['topk', args.topk!], ['sampled', args.sampled!]] 
 }
 
 // 2. every variant x seed at equal steps, `parallel` students at a time, each exported to ONNX
+// (the demo owns its run directories: a rerun without --reuse replaces them)
 interface Trained { variant: Variant; seed: number; dir: string; summary: TrainSummary; onnx: string }
 const limit = pLimit(Number(args.parallel));
 // the parallel trainers share the cores out (wasm threads)
@@ -88,7 +89,7 @@ const trained: Trained[] = await Promise.all(VARIANTS.flatMap((variant) => seeds
   if (args.reuse && existsSync(join(dir, 'summary.json')) && existsSync(onnx)) {
     return { variant, seed, dir, onnx, summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as TrainSummary };
   }
-  const summary = await runStage<TrainSummary>(label, ['train', variant.recipe, threads, ...common, ...variant.overrides, `student.seed=${seed}`, `train.seed=${seed}`, `output.dir=${dir}`]);
+  const summary = await runStage<TrainSummary>(label, ['train', variant.recipe, threads, ...common, ...variant.overrides, `student.seed=${seed}`, `train.seed=${seed}`, `output.dir=${dir}`, '--overwrite']);
   await runStage(`export ${label}`, ['export', dir]);
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   log(`${label}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s, validation ${summary.finalEval?.bits_per_byte?.toFixed(4)} bits/byte`);
