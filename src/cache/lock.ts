@@ -85,6 +85,19 @@ export async function acquireLock(dir: string, onWarning: (message: string) => v
   throw new CacheError(`could not take cache lock '${file}': other runs keep re-creating it; wait for them or delete '${file}'`);
 }
 
+/**
+ * Removes the lock of a run that died after finishing its cache but before releasing the lock
+ * (a kill in that last moment), when it is stale by acquireLock's rules; a live lock is left.
+ * For readers of a complete cache, which take no lock of their own.
+ */
+export async function removeStaleLock(dir: string, onWarning: (message: string) => void, options: LockOptions = {}): Promise<void> {
+  const file = path.join(dir, options.file ?? LOCK_FILE);
+  const state = await inspectLock(dir, options);
+  if (state?.stale === undefined) return;
+  onWarning(`removing stale cache lock '${file}' of a finished cache (${state.stale})`);
+  if ((await readLock(file)) === state.held) await unlink(file).catch((e: unknown) => { if (!isCode(e, 'ENOENT')) throw e; });
+}
+
 /** A lock file as found: its text, its holder when readable, and why it is stale (undefined: its holder may be running). */
 export interface LockState {
   /** The file's content. */

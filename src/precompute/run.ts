@@ -1,6 +1,6 @@
 import { mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MANIFEST_FILE, listWorkerManifests, readManifest, verifyCache, workerManifestFile, type ManifestDraft, type WorkerId } from '../cache/index.js';
+import { MANIFEST_FILE, listWorkerManifests, readManifest, removeStaleLock, verifyCache, workerManifestFile, type ManifestDraft, type WorkerId } from '../cache/index.js';
 import { datasetUpTo, mergeIfComplete, precomputeRange, workerRun, type WorkerRun } from '../distributed/index.js';
 import { CacheError } from '../errors/index.js';
 import { appendSoftTargetHead } from '../onnx/index.js';
@@ -58,6 +58,7 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
   const { recipe } = loaded;
   // checked against the model file before anything is written; the session's inputs are the same plus the sampled head's
   const bindings = bindInputs(plan.signature.inputs, plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
+  const warn = options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const createdDir = await makeCacheDir(plan.dir);
   const existing = await readManifest(plan.dir, { allowMissing: true });
   if (existing && existing.key !== plan.key) {
@@ -66,10 +67,13 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
   }
   if (existing?.complete) {
     const report = await verifyCache(plan.dir);
-    if (report.ok) return summary(plan, existing.shards, true, 0, started);
+    if (report.ok) {
+      await removeStaleLock(plan.dir, warn);
+      return summary(plan, existing.shards, true, 0, started);
+    }
   }
   // the writer thread starts and checks the existing shards while onnxruntime loads the teacher
-  const opening = ShardWriterThread.open(plan.dir, draftOf(loaded, plan), options.onWarning ?? ((m) => process.stderr.write(`warning: ${m}\n`)), options.worker);
+  const opening = ShardWriterThread.open(plan.dir, draftOf(loaded, plan), warn, options.worker);
   const loading = loadTeacher(loaded, plan);
   // both are awaited below; neither may count as unhandled while the other is awaited first
   opening.catch(() => undefined);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { verifyCache, type LockInfo } from '../../src/cache/index.js';
 import type { PrecomputeSummary } from '../../src/precompute/index.js';
@@ -61,4 +63,28 @@ test('a stale lock of a killed writer is taken over with a warning and the cache
   assert.ok(s.computedRows < 600, `resumed (computed ${s.computedRows} rows)`);
   assert.equal(s.rows, 600);
   assert.ok(!existsSync(join(s.cacheDir, '.lock')), 'the lock is released');
+});
+
+test('a run killed after finishing its cache but before releasing the lock: the next run, a cache hit, removes the stale lock', async () => {
+  const root = join(ws.dir, 'finished');
+  const recipe = ws.recipe('finished.yaml', { cache: { root } });
+  const done = await kennis(['precompute', recipe, '--json']);
+  assert.equal(done.code, 0, done.stderr);
+  const dir = cacheDirIn(root)!;
+  const lock = join(dir, '.lock');
+  // what a kill between the manifest's last write and the lock's release leaves: a lock of a dead pid
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  const info: LockInfo = { pid: dead, hostname: hostname(), startedAt: new Date().toISOString() };
+  writeFileSync(lock, `${JSON.stringify(info)}\n`);
+  const hit = await kennis(['precompute', recipe, '--json']);
+  assert.equal(hit.code, 0, hit.stderr);
+  assert.equal(jsonOf<PrecomputeSummary>(hit).hit, true);
+  assert.match(hit.stderr, new RegExp(`warning: removing stale cache lock '.*\\.lock' of a finished cache \\(not running on `));
+  assert.equal(existsSync(lock), false);
+  // a live holder's lock is left alone (this test process is alive)
+  writeFileSync(lock, `${JSON.stringify({ ...info, pid: process.pid })}\n`);
+  const again = await kennis(['precompute', recipe, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(existsSync(lock), true);
+  assert.equal((await verifyCache(dir)).ok, true);
 });
