@@ -40,19 +40,17 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
     const source = options.threads === undefined ? `KENNIS_WASM_THREADS=${fromEnv}` : `${threads}`;
     throw new TrainError(`expected wasm threads to be an integer >= 0 (0: all cores), got ${source}; set train.threads or KENNIS_WASM_THREADS to e.g. 1`);
   }
-  wantedThreads = threads === 0 ? availableCores() : threads;
+  const wasmThreads = threads === 0 ? availableCores() : threads;
   if (preference === 'auto') {
     for (const name of ['tfjs-node', 'wasm'] as const) {
-      if (await tryActivate(name)) return selected(name);
+      if (await tryActivate(name, wasmThreads)) return selected(name);
     }
-    await activate('cpu');
+    await activate('cpu', wasmThreads);
     return selected('cpu');
   }
-  await activate(preference);
+  await activate(preference, wasmThreads);
   return selected(preference);
 }
-
-let wantedThreads = 1;
 
 function selected(name: BackendName): SelectedBackend {
   if (name !== 'wasm') return { name, tf, threads: name === 'cpu' ? 1 : 'native' };
@@ -68,10 +66,10 @@ export function currentBackend(): BackendName | string {
   return b === 'tensorflow' ? 'tfjs-node' : b;
 }
 
-async function activate(name: BackendName): Promise<void> {
+async function activate(name: BackendName, wasmThreads: number): Promise<void> {
   let cause: unknown;
   try {
-    if (await tryActivate(name)) return;
+    if (await tryActivate(name, wasmThreads)) return;
   } catch (e) {
     cause = e;
   }
@@ -79,8 +77,8 @@ async function activate(name: BackendName): Promise<void> {
   throw new TrainError(`backend '${name}' could not be activated; ${fix}`, { cause });
 }
 
-/** Returns false when the backend's package is not importable; other failures propagate. */
-async function tryActivate(name: BackendName): Promise<boolean> {
+/** Returns false when the backend's package is not importable; other failures propagate. `wasmThreads` applies when wasm first initialises. */
+async function tryActivate(name: BackendName, wasmThreads: number): Promise<boolean> {
   if (name === 'cpu') return tf.setBackend('cpu');
   const tfName = name === 'tfjs-node' ? 'tensorflow' : 'wasm';
   let module: unknown;
@@ -92,8 +90,8 @@ async function tryActivate(name: BackendName): Promise<boolean> {
   }
   // A tfjs-node built against another copy of tfjs-core registers into that copy, not ours.
   if (tf.findBackendFactory(tfName) === null) return false;
-  if (name === 'wasm' && tf.engine().registry['wasm'] === undefined && wantedThreads > 1) {
-    if (await initThreadedWasm(module as WasmModule, wantedThreads)) return true;
+  if (name === 'wasm' && tf.engine().registry['wasm'] === undefined && wasmThreads > 1) {
+    if (await initThreadedWasm(module as WasmModule, wasmThreads)) return true;
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
   const ok = await tf.setBackend(tfName);

@@ -16,6 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { tf } from './tf.js';
 
+const require = createRequire(import.meta.url);
+
 /** The exact line of the Emscripten worker that loads the main script (a string path or a Blob). */
 const LOAD_MAIN_SCRIPT =
   'if(typeof e.data.urlOrBlob=="string"){importScripts(e.data.urlOrBlob)}else{var objectUrl=URL.createObjectURL(e.data.urlOrBlob);importScripts(objectUrl);URL.revokeObjectURL(objectUrl)}';
@@ -30,7 +32,6 @@ export function availableCores(): number {
  * undefined when that version's worker does not have the shape we know (then stay single-threaded).
  */
 export function threadedWorkerFile(): string | undefined {
-  const require = createRequire(import.meta.url);
   const wasmOut = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
   const mainScript = path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js');
   const { wasmWorkerContents } = require(path.join(wasmOut, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents?: unknown };
@@ -96,7 +97,6 @@ export async function initThreadedWasm(wasm: WasmModule, threads: number): Promi
  * XNNPACK's pool threads run until exit).
  */
 function patchForInit(worker: string, threads: number): () => void {
-  const require = createRequire(import.meta.url);
   const workerThreads = require('node:worker_threads') as typeof import('node:worker_threads');
   const { Worker } = workerThreads;
   const createObjectURL = URL.createObjectURL;
