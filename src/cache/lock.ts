@@ -79,8 +79,7 @@ export async function acquireLock(dir: string, onWarning: (message: string) => v
     }
     const whose = holder ? `of pid ${holder.pid} (${stale}) from ${holder.startedAt}` : `(unreadable; ${stale})`;
     onWarning(`taking over stale cache lock '${file}' ${whose}`);
-    // remove only the lock we judged stale, not one a concurrent run just created
-    if ((await readLock(file)) === held) await unlink(file).catch((e: unknown) => { if (!isCode(e, 'ENOENT')) throw e; });
+    await removeIfUnchanged(file, held);
   }
   throw new CacheError(`could not take cache lock '${file}': other runs keep re-creating it; wait for them or delete '${file}'`);
 }
@@ -95,7 +94,12 @@ export async function removeStaleLock(dir: string, onWarning: (message: string) 
   const state = await inspectLock(dir, options);
   if (state?.stale === undefined) return;
   onWarning(`removing stale cache lock '${file}' of a finished cache (${state.stale})`);
-  if ((await readLock(file)) === state.held) await unlink(file).catch((e: unknown) => { if (!isCode(e, 'ENOENT')) throw e; });
+  await removeIfUnchanged(file, state.held);
+}
+
+/** Deletes a lock judged stale only if it still holds what was judged: not one a concurrent run just created. */
+async function removeIfUnchanged(file: string, held: string): Promise<void> {
+  if ((await readLock(file)) === held) await unlink(file).catch((e: unknown) => { if (!isCode(e, 'ENOENT')) throw e; });
 }
 
 /** A lock file as found: its text, its holder when readable, and why it is stale (undefined: its holder may be running). */
