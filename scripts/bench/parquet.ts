@@ -14,7 +14,7 @@ import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { decodeShard, encodeShard } from '../../src/cache/index.js';
 import { fixedSizeListVector, flatValues, primitiveVector, Rng } from '../../src/util/index.js';
-import { benchArgs, isMain, scratchDir, writeJson } from './lib/cli.js';
+import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { fmt, spread, timeRuns, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 
@@ -166,10 +166,4 @@ export function printParquet(r: Awaited<ReturnType<typeof runParquetBench>>): vo
   console.log(`parquetjs-lite / parquet-wasm (both SNAPPY): write time x${r.ratios.writeJsOverWasmSnappy!.toFixed(1)}, read time x${r.ratios.readJsOverWasmSnappy!.toFixed(1)}, bytes x${r.ratios.bytesJsOverWasmSnappy!.toFixed(2)}`);
 }
 
-if (isMain(import.meta.url)) {
-  const args = benchArgs('parquet');
-  const r = await runParquetBench(args.quick);
-  printParquet(r);
-  writeJson(args.out, { quick: args.quick, ...r });
-  console.log(`\nwrote ${path.relative(process.cwd(), args.out)}`);
-}
+if (isMain(import.meta.url)) await runSection('parquet', runParquetBench, printParquet);

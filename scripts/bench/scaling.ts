@@ -10,7 +10,7 @@ import path from 'node:path';
 import { rmSync } from 'node:fs';
 import { mnistTeacher } from './lib/caches.js';
 import { runJsonScript } from './lib/child.js';
-import { benchArgs, isMain, scratchDir, writeJson } from './lib/cli.js';
+import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { SCALE_STUDENT, SCALE_TRAIN, type ScaleRun } from './lib/scale-config.js';
 import { fmt, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -97,10 +97,4 @@ export function printScaling(r: Awaited<ReturnType<typeof runScalingBench>>): vo
   }
 }
 
-if (isMain(import.meta.url)) {
-  const args = benchArgs('scaling');
-  const r = await runScalingBench(args.quick);
-  printScaling(r);
-  writeJson(args.out, { quick: args.quick, ...r });
-  console.log(`\nwrote ${path.relative(process.cwd(), args.out)}`);
-}
+if (isMain(import.meta.url)) await runSection('scaling', runScalingBench, printScaling);

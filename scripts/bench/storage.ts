@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import type { ShardFormat } from '../../src/cache/index.js';
 import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache } from './lib/caches.js';
 import { TARGET_CASES } from './lib/targets.js';
-import { benchArgs, isMain, scratchDir, writeJson } from './lib/cli.js';
+import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { loaderEpochTimes, type LoaderSettings } from './lib/loader-rate.js';
 import { fmt, rates, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -96,10 +96,4 @@ export function printStorage(r: Awaited<ReturnType<typeof runStorageBench>>): vo
       c.format === 'parquet' ? (r.parquetOverArrow[`${c.dataset.split(' ')[0]} ${c.targets}`] ?? 0).toFixed(2) : '']));
 }
 
-if (isMain(import.meta.url)) {
-  const args = benchArgs('storage');
-  const r = await runStorageBench(args.quick);
-  printStorage(r);
-  writeJson(args.out, { quick: args.quick, ...r });
-  console.log(`\nwrote ${path.relative(process.cwd(), args.out)}`);
-}
+if (isMain(import.meta.url)) await runSection('storage', runStorageBench, printStorage);

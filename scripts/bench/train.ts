@@ -12,7 +12,7 @@ import { selectBackend, type BackendName } from '../../src/backend/index.js';
 import { flopsPerSample, type GptSpec, type MlpSpec, type StudentSpec } from '../../src/students/index.js';
 import { Teacher } from '../../src/teacher/index.js';
 import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache } from './lib/caches.js';
-import { benchArgs, isMain, scratchDir, writeJson } from './lib/cli.js';
+import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { loaderEpoch } from './lib/loader-rate.js';
 import { gptOnnx, mlpOnnx, type OnnxCase } from './lib/onnx-ref.js';
 import { kernelProfile, profileMlpStep, type KernelTime, type StepProfile } from './lib/profile.js';
@@ -192,10 +192,4 @@ export function printTrain(r: Awaited<ReturnType<typeof runTrainBench>>): void {
     r.steps.filter((s) => s.loaderOverTrainer).map((s) => [s.case, s.batch, fmt(s.loaderRowsPerSecond, 0), fmt(s.rowsPerSecond, 0), fmt(s.loaderOverTrainer, 1)]));
 }
 
-if (isMain(import.meta.url)) {
-  const args = benchArgs('train');
-  const r = await runTrainBench(args.quick);
-  printTrain(r);
-  writeJson(args.out, { quick: args.quick, ...r });
-  console.log(`\nwrote ${path.relative(process.cwd(), args.out)}`);
-}
+if (isMain(import.meta.url)) await runSection('train', runTrainBench, printTrain);

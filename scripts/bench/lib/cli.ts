@@ -40,3 +40,15 @@ export function writeJson(file: string, result: object): void {
 export function isMain(url: string): boolean {
   return process.argv[1] !== undefined && url === pathToFileURL(path.resolve(process.argv[1])).href;
 }
+
+/**
+ * What a section script does when run on its own: reads --quick/--out, runs the section,
+ * prints its tables and writes its JSON (bench/<name>.json by default).
+ */
+export async function runSection<R extends object>(name: string, run: (quick: boolean) => Promise<R>, print: (result: R) => void): Promise<void> {
+  const args = benchArgs(name);
+  const r = await run(args.quick);
+  print(r);
+  writeJson(args.out, { quick: args.quick, ...r });
+  console.log(`\nwrote ${path.relative(process.cwd(), args.out)}`);
+}
