@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
-import { availableCores } from '../src/backend/index.js';
+import { coresPerProcess } from '../src/backend/index.js';
 import { readManifest, type CacheInfo, type Manifest } from '../src/cache/index.js';
 import type { EvalReport, ModelEval } from '../src/eval/index.js';
 import { readRun, runStage } from '../src/pipeline/index.js';
@@ -81,7 +81,7 @@ for (const [kind, recipe] of [['topk', args.topk!], ['sampled', args.sampled!]] 
 interface Trained { variant: Variant; seed: number; dir: string; summary: TrainSummary; onnx: string }
 const limit = pLimit(Number(args.parallel));
 // the parallel trainers share the cores out (wasm threads)
-const threads = `train.threads=${Math.max(1, Math.floor(availableCores() / Number(args.parallel)))}`;
+const threads = `train.threads=${coresPerProcess(Number(args.parallel))}`;
 const trained: Trained[] = await Promise.all(VARIANTS.flatMap((variant) => seeds.map((seed) => limit(async (): Promise<Trained> => {
   const dir = join(outDir, variant.name, `seed-${seed}`);
   const onnx = join(dir, 'student.onnx');

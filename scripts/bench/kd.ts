@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { availableCores } from '../../src/backend/index.js';
+import { coresPerProcess } from '../../src/backend/index.js';
 import type { EvalReport } from '../../src/eval/index.js';
 import { nameRows, runStage } from '../../src/pipeline/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
@@ -45,7 +45,7 @@ await runStage('precompute', ['precompute', ...base]);
 await runStage('precompute validation', ['precompute', ...base, `dataset.split=${recipe.train.eval_split}`]);
 // trainers run `parallel` at once, the cores shared out between them (wasm threads)
 const queue = [...jobs];
-const threads = `train.threads=${Math.max(1, Math.floor(availableCores() / Number(opts.parallel)))}`;
+const threads = `train.threads=${coresPerProcess(Number(opts.parallel))}`;
 await Promise.all(Array.from({ length: Number(opts.parallel) }, async () => {
   for (let job = queue.shift(); job; job = queue.shift()) {
     const dir = join(root, job.name);

@@ -1,3 +1,3 @@
 export * from './tf.js';
 export * from './select.js';
-export { availableCores } from './wasm-threads.js';
+export { availableCores, coresPerProcess } from './wasm-threads.js';

@@ -27,6 +27,11 @@ export function availableCores(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
+/** Threads each of `processes` trainers running at once should use so that together they fill the cores (at least 1). */
+export function coresPerProcess(processes: number): number {
+  return Math.max(1, Math.floor(availableCores() / processes));
+}
+
 /**
  * Writes the pthread worker file for the installed tfjs-backend-wasm and returns its path, or
  * undefined when that version's worker does not have the shape we know (then stay single-threaded).

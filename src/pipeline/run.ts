@@ -6,7 +6,7 @@ import { writeReport, type MetricPoint, type ReportModel, type ReportRun } from 
 import type { TrainSummary } from '../train/run.js';
 import type { EvalReport, ModelEval } from '../eval/index.js';
 import { runStage } from './child.js';
-import { availableCores } from '../backend/index.js';
+import { coresPerProcess } from '../backend/index.js';
 
 /** One model's row of `kennis eval --json`, named by its role. */
 export type EvalRow = ModelEval & { name: string };
@@ -44,7 +44,7 @@ export async function distillAndCompare(file: string, overrides: readonly string
   const precompute = await runStage<PrecomputeSummary>('precompute', ['precompute', ...args]);
   await runStage<PrecomputeSummary>(`precompute ${recipe.train.eval_split}`, ['precompute', ...args, `dataset.split=${recipe.train.eval_split}`]);
   // the two trainings run at once, so each gets half the cores (unless the recipe says otherwise)
-  const threads = recipe.train.threads > 0 ? [] : [`train.threads=${Math.max(1, Math.floor(availableCores() / 2))}`];
+  const threads = recipe.train.threads > 0 ? [] : [`train.threads=${coresPerProcess(2)}`];
   const [baseline, distilled] = await Promise.all([
     // the pipeline owns these run directories: a rerun replaces them
     runStage<TrainSummary>('baseline', ['train', ...args, ...threads, 'distill.alpha=0', `output.dir=${join(runDir, 'baseline')}`, '--overwrite']),
