@@ -15,13 +15,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
-import { coresPerProcess } from '../src/backend/index.js';
+import { coresPerProcess } from '../src/train/backend/index.js';
 import { readManifest, type CacheInfo, type Manifest } from '../src/cache/index.js';
-import type { EvalReport, ModelEval } from '../src/eval/index.js';
-import { readRun, runStage } from '../src/pipeline/index.js';
+import type { EvalReport, ModelEval } from '../src/evaluate/eval/index.js';
+import { readRun, runStage } from '../src/experiment/index.js';
 import type { PrecomputeSummary } from '../src/precompute/index.js';
 import { loadRecipe } from '../src/recipe/index.js';
-import { writeReport, type ReportModel } from '../src/report/index.js';
+import { writeReport, type ReportModel } from '../src/evaluate/report/index.js';
 import type { TrainSummary } from '../src/train/index.js';
 
 const { values: args } = parseArgs({

@@ -10,14 +10,14 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { selectBackend, tf } from '../src/backend/index.js';
-import { openDataset } from '../src/datasets/index.js';
-import { checkExport, exportStudentToOnnx } from '../src/export/index.js';
-import { hardLabelLossSum } from '../src/losses/index.js';
-import { AdamW, cosineWithWarmup } from '../src/optim/index.js';
-import { buildStudent, type MlpSpec, type Student } from '../src/students/index.js';
-import { flatValues } from '../src/util/arrow.js';
-import { Rng } from '../src/util/rng.js';
+import { selectBackend, tf } from '../src/train/backend/index.js';
+import { openDataset } from '../src/data/index.js';
+import { checkExport, exportStudentToOnnx } from '../src/evaluate/export/index.js';
+import { hardLabelLossSum } from '../src/train/losses/index.js';
+import { AdamW, cosineWithWarmup } from '../src/train/optim/index.js';
+import { buildStudent, type MlpSpec, type Student } from '../src/train/students/index.js';
+import { flatValues } from '../src/core/util/arrow.js';
+import { Rng } from '../src/core/util/rng.js';
 
 const { values: args } = parseArgs({
   options: {

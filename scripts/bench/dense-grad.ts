@@ -6,9 +6,9 @@
  * Run: npx tsx scripts/bench/dense-grad.ts [steps]
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../src/backend/index.js';
-import { dense } from '../../src/nn/index.js';
-import { Rng } from '../../src/util/index.js';
+import { selectBackend } from '../../src/train/backend/index.js';
+import { dense } from '../../src/train/nn/index.js';
+import { Rng } from '../../src/core/util/index.js';
 
 const sizes = [784, 1200, 1200, 10];
 const batch = 256;

@@ -8,9 +8,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { coresPerProcess } from '../../src/backend/index.js';
-import type { EvalReport } from '../../src/eval/index.js';
-import { nameRows, runStage } from '../../src/pipeline/index.js';
+import { coresPerProcess } from '../../src/train/backend/index.js';
+import type { EvalReport } from '../../src/evaluate/eval/index.js';
+import { nameRows, runStage } from '../../src/experiment/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
 
 const { values: opts, positionals: overrides } = parseArgs({

@@ -13,7 +13,7 @@ import path from 'node:path';
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { decodeShard, encodeShard } from '../../src/cache/index.js';
-import { fixedSizeListVector, flatValues, primitiveVector, Rng } from '../../src/util/index.js';
+import { fixedSizeListVector, flatValues, primitiveVector, Rng } from '../../src/core/util/index.js';
 import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { fmt, spread, timeRuns, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';

@@ -4,9 +4,9 @@
  * Run: npx tsx scripts/bench/students.ts [steps]
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../src/backend/index.js';
-import { buildStudent, type StudentSpec } from '../../src/students/index.js';
-import { Rng } from '../../src/util/index.js';
+import { selectBackend } from '../../src/train/backend/index.js';
+import { buildStudent, type StudentSpec } from '../../src/train/students/index.js';
+import { Rng } from '../../src/core/util/index.js';
 
 const steps = Number(process.argv[2] ?? 3);
 const rng = new Rng(1);

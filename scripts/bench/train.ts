@@ -8,9 +8,9 @@
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import { selectBackend, type BackendName } from '../../src/backend/index.js';
-import { flopsPerSample, type GptSpec, type MlpSpec, type StudentSpec } from '../../src/students/index.js';
-import { Teacher } from '../../src/teacher/index.js';
+import { selectBackend, type BackendName } from '../../src/train/backend/index.js';
+import { flopsPerSample, type GptSpec, type MlpSpec, type StudentSpec } from '../../src/train/students/index.js';
+import { Teacher } from '../../src/core/runtime/index.js';
 import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache } from './lib/caches.js';
 import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { loaderEpoch } from './lib/loader-rate.js';

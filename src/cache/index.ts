@@ -11,3 +11,4 @@ export * from './info.js';
 export { sameSchema, schemaDiff } from './schema-check.js';
 export * from './workers.js';
 export * from './worker-manifest.js';
+export * from './address-book.js';

@@ -1,6 +1,6 @@
 import * as arrow from 'apache-arrow';
-import { flatValues, type NumericArray } from '../util/arrow.js';
-import { fromFloat16Bits } from '../util/float16.js';
+import { flatValues, type NumericArray } from '../core/util/arrow.js';
+import { fromFloat16Bits } from '../core/util/float16.js';
 import type { Manifest } from './manifest.js';
 import { readManifest } from './manifest-io.js';
 import { readShards } from './read.js';

@@ -1,5 +1,5 @@
-import type { TargetSpec } from '../targets/spec.js';
-import { sha256Bytes } from '../util/fs.js';
+import type { TargetSpec } from './targets/spec.js';
+import { sha256Bytes } from '../core/util/fs.js';
 
 /** What a cache's content depends on. */
 export interface CacheKeyInput {

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { CacheError } from '../errors/index.js';
-import { isAlive, isCode } from '../util/fs.js';
+import { CacheError } from '../core/errors/index.js';
+import { isAlive, isCode } from '../core/util/fs.js';
 import { LOCK_FILE } from './paths.js';
 
 /** What a cache lock file records about its owner. */

@@ -1,8 +1,8 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { CacheError } from '../errors/index.js';
-import { isCode, writeFileAtomic } from '../util/fs.js';
+import { CacheError } from '../core/errors/index.js';
+import { isCode, writeFileAtomic } from '../core/util/fs.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { MANIFEST_FILE, resolveShardPath } from './paths.js';
 import { parseWorkerManifestFile } from './workers.js';

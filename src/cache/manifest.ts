@@ -69,4 +69,4 @@ export const manifestSchema = z.object({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ShardEntry = z.infer<typeof shardEntrySchema>;
-export type TensorSignature = z.infer<typeof tensorSignature>;
+export type { TensorSignature } from '../core/onnx/types.js';

@@ -1,7 +1,7 @@
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { CacheError } from '../errors/index.js';
-import { isCode } from '../util/fs.js';
+import { CacheError } from '../core/errors/index.js';
+import { isCode } from '../core/util/fs.js';
 import type { ShardFormat } from './shard-io.js';
 
 /** Name of the manifest inside a cache directory. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type * as arrow from 'apache-arrow';
-import { CacheError } from '../errors/index.js';
-import { isCode, sha256Bytes } from '../util/fs.js';
+import { CacheError } from '../core/errors/index.js';
+import { isCode, sha256Bytes } from '../core/util/fs.js';
 import type { Manifest, ShardEntry } from './manifest.js';
 import { readManifest } from './manifest-io.js';
 import { resolveShardPath } from './paths.js';

@@ -1,7 +1,7 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { CacheError } from '../errors/index.js';
-import { atomicTempTarget, isCode, sha256File } from '../util/fs.js';
+import { CacheError } from '../core/errors/index.js';
+import { atomicTempTarget, isCode, sha256File } from '../core/util/fs.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestSchema, type Manifest, type ShardEntry } from './manifest.js';
 import { readManifest, writeManifest } from './manifest-io.js';
 import { MANIFEST_FILE, parseShardFileName, shardFileName } from './paths.js';

@@ -1,7 +1,7 @@
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
-import { CacheError } from '../errors/index.js';
-import { flatValues, type NumericArray } from '../util/arrow.js';
+import { CacheError } from '../core/errors/index.js';
+import { flatValues, type NumericArray } from '../core/util/arrow.js';
 
 /** On-disk format of a shard. */
 export type ShardFormat = 'parquet' | 'arrow';

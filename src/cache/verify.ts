@@ -1,4 +1,4 @@
-import { CacheError } from '../errors/index.js';
+import { CacheError } from '../core/errors/index.js';
 import { MANIFEST_FILE } from './paths.js';
 import type { Manifest } from './manifest.js';
 import { readManifest } from './manifest-io.js';

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { z } from 'zod';
-import { isCode } from '../util/fs.js';
+import { isCode } from '../core/util/fs.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { readManifestFile, type ReadManifestOptions } from './manifest-io.js';
 import { parseWorkerManifestFile, workerManifestFile, type WorkerId } from './workers.js';

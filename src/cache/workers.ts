@@ -1,4 +1,4 @@
-import { CacheError } from '../errors/index.js';
+import { CacheError } from '../core/errors/index.js';
 import { LOCK_FILE, MANIFEST_FILE } from './paths.js';
 
 /** One of `count` workers that write disjoint shard ranges of one cache (0-based index). */

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as arrow from 'apache-arrow';
-import { CacheError } from '../errors/index.js';
-import { TARGET_COLUMNS } from '../targets/spec.js';
-import { sha256Bytes, writeFileAtomic } from '../util/fs.js';
+import { CacheError } from '../core/errors/index.js';
+import { TARGET_COLUMNS } from './targets/spec.js';
+import { sha256Bytes, writeFileAtomic } from '../core/util/fs.js';
 import type { Manifest, ShardEntry } from './manifest.js';
 import { writeManifest } from './manifest-io.js';
 import { acquireLock, type CacheLock } from './lock.js';

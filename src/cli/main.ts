@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 import { registerCache } from './commands/cache.js';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';

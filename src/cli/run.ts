@@ -1,4 +1,4 @@
-import { KennisError } from '../errors/index.js';
+import { KennisError } from '../core/errors/index.js';
 
 /** Options every command takes. */
 export interface CommonFlags {

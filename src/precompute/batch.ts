@@ -1,8 +1,8 @@
 import type { RecordBatch, Vector } from 'apache-arrow';
-import { HEAD_OUTPUTS, type HeadOutputs, type TargetSpec } from '../targets/index.js';
-import { buildFeeds, type InputBinding, type PlainTensor, type Teacher } from '../teacher/index.js';
-import { flatValues } from '../util/arrow.js';
-import { Rng } from '../util/rng.js';
+import { HEAD_OUTPUTS, type HeadOutputs, type TargetSpec } from '../cache/targets/index.js';
+import { buildFeeds, type InputBinding, type PlainTensor, type Teacher } from '../core/runtime/index.js';
+import { flatValues } from '../core/util/arrow.js';
+import { Rng } from '../core/util/rng.js';
 
 /** Name of the sampled head's extra input (see appendSoftTargetHead). */
 export const UNIFORMS = 'uniforms';

@@ -4,3 +4,4 @@ export { runShards, type PipelineOptions } from './pipeline.js';
 export { ShardWriterThread } from './shard-writer.js';
 export { shardPayload, shardTable, type ShardColumn, type ShardPayload } from './transfer.js';
 export { teacherBatch, uniforms, UNIFORMS, type BatchOutput } from './batch.js';
+export * from './head/index.js';

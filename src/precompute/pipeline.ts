@@ -1,8 +1,8 @@
 import type { RecordBatch } from 'apache-arrow';
 import pLimit from 'p-limit';
-import type { Dataset } from '../datasets/index.js';
-import type { TargetSpec } from '../targets/index.js';
-import type { InputBinding, Teacher } from '../teacher/index.js';
+import type { Dataset } from '../data/index.js';
+import type { TargetSpec } from '../cache/targets/index.js';
+import type { InputBinding, Teacher } from '../core/runtime/index.js';
 import { teacherBatch, type BatchOutput } from './batch.js';
 import type { ShardWriterThread } from './shard-writer.js';
 import { shardPayload } from './transfer.js';

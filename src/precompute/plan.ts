@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { TeacherError } from '../errors/index.js';
-import type { Dataset } from '../datasets/index.js';
-import { openDataset } from '../datasets/index.js';
-import { inspectModel } from '../onnx/index.js';
+import { TeacherError } from '../core/errors/index.js';
+import type { Dataset } from '../data/index.js';
+import { openDataset } from '../data/index.js';
+import { inspectModel } from '../core/onnx/index.js';
 import { cacheKey, type TensorSignature } from '../cache/index.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import { resolveFrom } from '../recipe/index.js';
-import { idDtypeFor, type TargetSpec } from '../targets/index.js';
+import { idDtypeFor, type TargetSpec } from '../cache/targets/index.js';
 import { datasetSpecOf } from '../recipe/index.js';
 
 /** Everything precompute decides before running the teacher. */

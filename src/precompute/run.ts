@@ -1,14 +1,14 @@
 import { mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MANIFEST_FILE, listWorkerManifests, readManifest, removeStaleLock, verifyCache, workerManifestFile, type ManifestDraft, type WorkerId } from '../cache/index.js';
-import { datasetUpTo, mergeIfComplete, precomputeRange, workerRun, type WorkerRun } from '../distributed/index.js';
-import { CacheError } from '../errors/index.js';
-import { appendSoftTargetHead } from '../onnx/index.js';
-import { createProgress } from '../progress/index.js';
+import { MANIFEST_FILE, listWorkerManifests, recordCacheAddress, readManifest, removeStaleLock, verifyCache, workerManifestFile, type ManifestDraft, type WorkerId } from '../cache/index.js';
+import { datasetUpTo, mergeIfComplete, precomputeRange, workerRun, type WorkerRun } from './distributed/index.js';
+import { CacheError } from '../core/errors/index.js';
+import { appendSoftTargetHead } from './head/index.js';
+import { createProgress } from '../core/progress/index.js';
 import type { LoadedRecipe } from '../recipe/index.js';
-import { recipeToYaml } from '../recipe/index.js';
-import { Teacher, bindInputs, type InputBinding } from '../teacher/index.js';
-import { VERSION } from '../version.js';
+import { cacheRequestOf, recipeToYaml } from '../recipe/index.js';
+import { Teacher, bindInputs, type InputBinding } from '../core/runtime/index.js';
+import { VERSION } from '../core/version.js';
 import { runShards } from './pipeline.js';
 import { planPrecompute, type PrecomputePlan } from './plan.js';
 import { ShardWriterThread } from './shard-writer.js';
@@ -60,6 +60,9 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
   const bindings = bindInputs(plan.signature.inputs, plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
   const warn = options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const createdDir = await makeCacheDir(plan.dir);
+  const request = cacheRequestOf(loaded);
+  // stage 2 finds this cache through the address book, without the teacher or the dataset
+  if (!request.explicitDir) await recordCacheAddress(request.root, request.request, plan.key);
   const existing = await readManifest(plan.dir, { allowMissing: true });
   if (existing && existing.key !== plan.key) {
     // only reachable with an explicit cache.dir: <root>/<key> dirs hold their own key

@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { CacheWriter } from '../cache/index.js';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
-import type { TargetSpec } from '../targets/index.js';
+import type { TargetSpec } from '../cache/targets/index.js';
 import { shardTable, type ShardPayload } from './transfer.js';
 
 /** A request from the main thread. */

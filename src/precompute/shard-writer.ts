@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
-import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError } from '../errors/index.js';
+import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError } from '../core/errors/index.js';
 import { transferList, type ShardPayload } from './transfer.js';
-import { workerCode } from '../util/worker.js';
+import { workerCode } from '../core/util/worker.js';
 import type { WorkerReply, WorkerRequest } from './shard-worker.js';
 
 const ERRORS: Record<string, new (message: string) => Error> = { KennisError, RecipeError, DatasetError, TeacherError, CacheError, TrainError };

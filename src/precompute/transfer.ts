@@ -1,8 +1,8 @@
 import { DataType, Table, type Vector } from 'apache-arrow';
-import { CacheError } from '../errors/index.js';
-import { targetColumns, type HeadOutputs, type TargetSpec } from '../targets/index.js';
-import type { TensorData } from '../teacher/index.js';
-import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../util/arrow.js';
+import { CacheError } from '../core/errors/index.js';
+import { targetColumns, type HeadOutputs, type TargetSpec } from '../cache/targets/index.js';
+import type { TensorData } from '../core/runtime/index.js';
+import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../core/util/arrow.js';
 import type { BatchOutput } from './batch.js';
 
 /** One column of a shard as plain data that can cross to the writer thread. */

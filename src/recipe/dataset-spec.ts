@@ -1,5 +1,5 @@
-import { RecipeError } from '../errors/index.js';
-import type { DatasetSpec, Split } from '../datasets/index.js';
+import { RecipeError } from '../core/errors/index.js';
+import type { DatasetSpec, Split } from '../data/index.js';
 import type { LoadedRecipe } from './load.js';
 import { resolveFrom } from './load.js';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { z } from 'zod';
-import { RecipeError } from '../errors/index.js';
+import { RecipeError } from '../core/errors/index.js';
 import { checkKeyPath } from './keys.js';
 import { recipeSchema, type Recipe } from './schema.js';
 

@@ -1,9 +1,9 @@
-import { tf } from '../backend/index.js';
+import { tf } from './backend/index.js';
 import type { Manifest } from '../cache/index.js';
-import type { LoaderBatch } from '../loader/index.js';
-import type { TeacherTargets } from '../losses/index.js';
-import type { NumericArray } from '../util/arrow.js';
-import { fromFloat16Bits } from '../util/float16.js';
+import type { LoaderBatch } from './loader/index.js';
+import type { TeacherTargets } from './losses/index.js';
+import type { NumericArray } from '../core/util/arrow.js';
+import { fromFloat16Bits } from '../core/util/float16.js';
 import type { StudentInput } from './student-spec.js';
 
 /** One micro-batch as tensors; positions M = rows (classification) or rows * T (sequences). */

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CacheError } from '../errors/index.js';
+import { CacheError } from '../core/errors/index.js';
 import { listWorkerManifests, readManifest, verifyCache, type Manifest } from '../cache/index.js';
-import { planPrecompute } from '../precompute/plan.js';
-import type { LoadedRecipe } from '../recipe/index.js';
+import { locateCache, resolveFrom, type LoadedRecipe } from '../recipe/index.js';
+import { sha256File } from '../core/util/fs.js';
 
 /** A verified, complete cache. */
 export interface VerifiedCache {
@@ -19,25 +19,30 @@ export function withSplit(loaded: LoadedRecipe, split: LoadedRecipe['recipe']['d
 }
 
 /**
- * Finds the cache a recipe's precompute writes (same content address) and refuses one that is
- * missing, incomplete or fails verification. Only hashes the teacher; never runs it.
+ * Finds the cache a recipe's precompute wrote (through the cache root's address book) and refuses
+ * one that is missing, incomplete or fails verification. Needs neither the teacher nor the dataset.
  */
 export async function openVerifiedCache(loaded: LoadedRecipe): Promise<VerifiedCache> {
-  const plan = await planPrecompute(loaded);
+  const dir = await locateCache(loaded);
   const split = loaded.recipe.dataset.split;
   const hint = `run 'kennis precompute <recipe>${split !== 'train' ? ` dataset.split=${split}` : ''}' first`;
-  if (!existsSync(join(plan.dir, 'manifest.json'))) {
-    if ((await listWorkerManifests(plan.dir)).length > 0) {
-      throw new CacheError(`cache ${plan.dir} of split '${split}' was written by \`precompute --worker\` and is not merged; run 'kennis cache merge ${plan.dir}' (it names any worker still to rerun)`);
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    if ((await listWorkerManifests(dir)).length > 0) {
+      throw new CacheError(`cache ${dir} of split '${split}' was written by \`precompute --worker\` and is not merged; run 'kennis cache merge ${dir}' (it names any worker still to rerun)`);
     }
-    throw new CacheError(`no cache for split '${split}' at ${plan.dir}; ${hint}`);
+    throw new CacheError(`no cache for split '${split}' at ${dir}; ${hint}`);
   }
-  const manifest = await readManifest(plan.dir);
-  if (!manifest.complete) throw new CacheError(`cache ${plan.dir} is incomplete (${manifest.shards.length} shards so far); ${hint} to finish it`);
-  const report = await verifyCache(plan.dir);
+  const manifest = await readManifest(dir);
+  if (!manifest.complete) throw new CacheError(`cache ${dir} is incomplete (${manifest.shards.length} shards so far); ${hint} to finish it`);
+  const report = await verifyCache(dir);
   if (!report.ok) {
     const p = report.problems[0]!;
-    throw new CacheError(`cache ${plan.dir} failed verification at ${p.file}: ${p.problem}; delete the cache and ${hint}`);
+    throw new CacheError(`cache ${dir} failed verification at ${p.file}: ${p.problem}; delete the cache and ${hint}`);
   }
-  return { dir: plan.dir, manifest };
+  const teacherPath = resolveFrom(loaded, loaded.recipe.teacher.path);
+  // the teacher is optional here (a received cache trains without it); a changed one makes the cache stale
+  if (existsSync(teacherPath) && (await sha256File(teacherPath)) !== manifest.teacher.sha256) {
+    throw new CacheError(`teacher ${teacherPath} changed since cache ${dir} was made; rerun 'kennis precompute <recipe>${split !== 'train' ? ` dataset.split=${split}` : ''}' to make its cache`);
+  }
+  return { dir, manifest };
 }

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TrainError } from '../errors/index.js';
-import type { OptimizerState } from '../optim/index.js';
-import type { WeightMap } from '../students/index.js';
-import { isAlive, writeFileAtomic } from '../util/fs.js';
+import { TrainError } from '../core/errors/index.js';
+import type { OptimizerState } from './optim/index.js';
+import type { WeightMap } from './students/index.js';
+import { isAlive, writeFileAtomic } from '../core/util/fs.js';
 
 /** Where training stands, enough to continue as if never stopped. */
 export interface TrainPosition {

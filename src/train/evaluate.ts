@@ -1,8 +1,8 @@
-import { tf } from '../backend/index.js';
+import { tf } from './backend/index.js';
 import type { Manifest } from '../cache/index.js';
-import type { CacheLoader } from '../loader/index.js';
-import { kdLossSum, kdMetricsSum, type KdLossOptions } from '../losses/index.js';
-import type { Student } from '../students/index.js';
+import type { CacheLoader } from './loader/index.js';
+import { kdLossSum, kdMetricsSum, type KdLossOptions } from './losses/index.js';
+import type { Student } from './students/index.js';
 import { disposeBatch, toTensors } from './batch.js';
 import { logitRows } from './step.js';
 import type { StudentInput } from './student-spec.js';

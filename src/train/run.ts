@@ -1,14 +1,14 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { selectBackend, type BackendName } from '../backend/index.js';
-import { TrainError } from '../errors/index.js';
-import { CacheLoader } from '../loader/index.js';
-import type { KdLossOptions } from '../losses/index.js';
-import { AdamW, SGD, constant, cosineWithWarmup, type Optimizer } from '../optim/index.js';
-import { createProgress } from '../progress/index.js';
+import { selectBackend, type BackendName } from './backend/index.js';
+import { TrainError } from '../core/errors/index.js';
+import { CacheLoader } from './loader/index.js';
+import type { KdLossOptions } from './losses/index.js';
+import { AdamW, SGD, constant, cosineWithWarmup, type Optimizer } from './optim/index.js';
+import { createProgress } from '../core/progress/index.js';
 import { recipeToYaml, type LoadedRecipe } from '../recipe/index.js';
-import { buildStudent, type Student } from '../students/index.js';
-import { SummaryWriter } from '../tensorboard/index.js';
+import { buildStudent, type Student } from './students/index.js';
+import { SummaryWriter } from './tensorboard/index.js';
 import { disposeBatch, toTensors, trainingColumns, type TensorBatch } from './batch.js';
 import { openVerifiedCache, withSplit, type VerifiedCache } from './caches.js';
 import { loadLatestCheckpoint, saveCheckpoint, type TrainPosition } from './checkpoint.js';
@@ -16,7 +16,7 @@ import { evaluate, type EvalMetrics } from './evaluate.js';
 import { saveStudent } from './save.js';
 import { trainStep } from './step.js';
 import { studentSpecFor } from './student-spec.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic } from '../core/util/fs.js';
 
 /** What a training run did; printed by `kennis train --json`. */
 export interface TrainSummary {

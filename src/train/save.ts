@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TrainError } from '../errors/index.js';
-import type { StudentSpec, WeightMap } from '../students/index.js';
+import { TrainError } from '../core/errors/index.js';
+import type { StudentSpec, WeightMap } from './students/index.js';
 
 /** The saved student's model.json: tfjs's weights manifest plus kennis's spec. */
 export interface SavedStudentJson {

@@ -1,7 +1,7 @@
-import { tf } from '../backend/index.js';
-import { kdLossSum, type KdLossOptions } from '../losses/index.js';
-import { GradientAccumulator, clipFactor, globalNorm, type Optimizer } from '../optim/index.js';
-import type { Student } from '../students/index.js';
+import { tf } from './backend/index.js';
+import { kdLossSum, type KdLossOptions } from './losses/index.js';
+import { GradientAccumulator, clipFactor, globalNorm, type Optimizer } from './optim/index.js';
+import type { Student } from './students/index.js';
 import type { TensorBatch } from './batch.js';
 
 /** Loss parts of one optimizer step, each averaged over the step's unmasked positions. */

@@ -1,7 +1,7 @@
-import { CacheError, RecipeError } from '../errors/index.js';
+import { CacheError, RecipeError } from '../core/errors/index.js';
 import type { Manifest } from '../cache/index.js';
 import type { StudentSection } from '../recipe/index.js';
-import type { StudentSpec } from '../students/index.js';
+import type { StudentSpec } from './students/index.js';
 
 /** Column of the cache a student reads, and how many values a row holds. */
 export interface StudentInput {

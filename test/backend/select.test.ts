@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as tfDirect from '@tensorflow/tfjs';
-import { currentBackend, selectBackend, tf } from '../../src/backend/index.js';
-import { TrainError } from '../../src/errors/index.js';
+import { currentBackend, selectBackend, tf } from '../../src/train/backend/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
 
 // Independent check of whether tfjs-node is installed: ask Node's resolver directly.
 function tfjsNodeInstalled(): boolean {

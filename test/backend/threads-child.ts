@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { selectBackend, tf, type BackendName } from '../../src/backend/index.js';
-import { dense } from '../../src/nn/index.js';
-import { Rng } from '../../src/util/index.js';
+import { selectBackend, tf, type BackendName } from '../../src/train/backend/index.js';
+import { dense } from '../../src/train/nn/index.js';
+import { Rng } from '../../src/core/util/index.js';
 
 const [backend, threads] = [process.argv[2] as BackendName, Number(process.argv[3])];
 const sel = await selectBackend(backend, { threads });

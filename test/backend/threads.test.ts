@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { availableCores } from '../../src/backend/index.js';
+import { availableCores } from '../../src/train/backend/index.js';
 
 const CHILD = fileURLToPath(new URL('./threads-child.ts', import.meta.url));
 

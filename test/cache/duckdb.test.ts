@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { duckdbQuery } from '../fixtures/duckdb.js';
 import { CacheWriter } from '../../src/cache/index.js';
-import { toFloat16Bits } from '../../src/util/float16.js';
+import { toFloat16Bits } from '../../src/core/util/float16.js';
 import { classDraft, classRows, classTable, half64, PIXELS, CLASSES, SEQ, TOPK, seqTopkDraft, seqTopkRows, seqTopkTable } from './helpers.js';
 import { tempDir } from './tmp.js';
 

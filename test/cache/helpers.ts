@@ -1,7 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { cacheKey, type ManifestDraft } from '../../src/cache/index.js';
-import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
-import { Rng } from '../../src/util/rng.js';
+import { fixedSizeListVector, primitiveVector } from '../../src/core/util/arrow.js';
+import { Rng } from '../../src/core/util/rng.js';
 
 /** float64 value of binary16 bits from the IEEE 754 definition (an independent reference). */
 export function half64(bits: number): number {

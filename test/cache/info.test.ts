@@ -5,9 +5,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as arrow from 'apache-arrow';
 import { CacheWriter, cacheInfo, cacheKey, canonicalJson, type Manifest } from '../../src/cache/index.js';
-import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
-import { toFloat16Bits } from '../../src/util/float16.js';
-import { Rng } from '../../src/util/rng.js';
+import { fixedSizeListVector, primitiveVector } from '../../src/core/util/arrow.js';
+import { toFloat16Bits } from '../../src/core/util/float16.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { CLASSES, classDraft, classRows, classTable, half64, SEQ, seqTopkDraft, seqTopkRows, seqTopkTable, TOPK, VOCAB } from './helpers.js';
 import { tempDir } from './tmp.js';
 

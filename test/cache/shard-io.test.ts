@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as arrow from 'apache-arrow';
 import { decodeShard, describeSchema, encodeShard, type ShardFormat } from '../../src/cache/index.js';
-import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../../src/util/arrow.js';
-import { Rng } from '../../src/util/rng.js';
+import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../../src/core/util/arrow.js';
+import { Rng } from '../../src/core/util/rng.js';
 
 const N = 37;
 const T = 3;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CacheWriter, MANIFEST_FILE, readManifest, readShards, verifyCache, type Manifest } from '../../src/cache/index.js';
-import { sha256Bytes } from '../../src/util/fs.js';
+import { sha256Bytes } from '../../src/core/util/fs.js';
 import { encodeShard } from '../../src/cache/index.js';
 import { classDraft, classRows, classTable } from './helpers.js';
 import { tempDir } from './tmp.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CacheWriter, LOCK_FILE, readManifest, readShards, verifyCache, type Manifest } from '../../src/cache/index.js';
-import { flatValues } from '../../src/util/arrow.js';
+import { flatValues } from '../../src/core/util/arrow.js';
 import { classDraft, classRows, classTable } from './helpers.js';
 import { tempDir } from './tmp.js';
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { Field, Int32, List, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { DatasetError } from '../../src/errors/index.js';
-import { fixedSizeListVector, primitiveVector } from '../../src/util/index.js';
-import { openDataset } from '../../src/datasets/index.js';
+import { DatasetError } from '../../src/core/errors/index.js';
+import { fixedSizeListVector, primitiveVector } from '../../src/core/util/index.js';
+import { openDataset } from '../../src/data/index.js';
 import { collect, column } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kennis-datasets-'));
@@ -30,7 +30,7 @@ function sourceTable(): Table {
   });
 }
 
-function writeAll(): Record<string, string> {
+function writeAll(): { parquet: string; arrowFile: string; arrowStream: string; jsonl: string } {
   const table = sourceTable();
   const paths = { parquet: join(dir, 'd.parquet'), arrowFile: join(dir, 'd.arrow'), arrowStream: join(dir, 'd.arrows'), jsonl: join(dir, 'd.jsonl') };
   writeFileSync(paths.parquet, writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream'))));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RecordBatch } from 'apache-arrow';
-import { flatValues, type NumericArray } from '../../src/util/index.js';
-import type { BatchOptions, Dataset } from '../../src/datasets/index.js';
+import { flatValues, type NumericArray } from '../../src/core/util/index.js';
+import type { BatchOptions, Dataset } from '../../src/data/index.js';
 
 /** Every batch of a dataset range, collected. */
 export async function collect(ds: Dataset, options: BatchOptions): Promise<RecordBatch[]> {

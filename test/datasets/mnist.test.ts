@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { flatValues } from '../../src/util/index.js';
-import { Rng } from '../../src/util/index.js';
-import { MNIST_PIXELS, MNIST_ROWS, MNIST_SPLIT_SEED, MNIST_SPLIT_SIZES, openDataset } from '../../src/datasets/index.js';
+import { flatValues } from '../../src/core/util/index.js';
+import { Rng } from '../../src/core/util/index.js';
+import { MNIST_PIXELS, MNIST_ROWS, MNIST_SPLIT_SEED, MNIST_SPLIT_SIZES, openDataset } from '../../src/data/index.js';
 import { collect, column, hashBytes } from './helpers.js';
 
 const require = createRequire(import.meta.url);

@@ -5,8 +5,8 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DatasetError } from '../../src/errors/index.js';
-import { BUILTIN_DATASETS, openDataset, type DatasetSpec } from '../../src/datasets/index.js';
+import { DatasetError } from '../../src/core/errors/index.js';
+import { BUILTIN_DATASETS, openDataset, type DatasetSpec } from '../../src/data/index.js';
 import { collect, column } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kennis-open-'));

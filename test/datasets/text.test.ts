@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DatasetError } from '../../src/errors/index.js';
-import { openDataset, TEXT_SEPARATOR, textSplitRange, type Split } from '../../src/datasets/index.js';
+import { DatasetError } from '../../src/core/errors/index.js';
+import { openDataset, TEXT_SEPARATOR, textSplitRange, type Split } from '../../src/data/index.js';
 import { collect, column } from './helpers.js';
 
 const require = createRequire(import.meta.url);

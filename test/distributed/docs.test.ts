@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { resolveWorker } from '../../src/distributed/index.js';
+import { resolveWorker } from '../../src/precompute/distributed/index.js';
 import { ROOT } from '../fixtures/cli.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWorkerSpec, resolveWorker, workerFromEnv } from '../../src/distributed/index.js';
+import { parseWorkerSpec, resolveWorker, workerFromEnv } from '../../src/precompute/distributed/index.js';
 
 const pick = (w: { index: number; count: number } | undefined) => (w ? { index: w.index, count: w.count } : undefined);
 

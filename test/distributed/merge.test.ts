@@ -6,7 +6,7 @@ import {
   CacheWriter, MANIFEST_FILE, readManifest, serializeManifest, verifyCache, workerLockFile, workerManifestFile, workerShardRange,
   type WorkerId,
 } from '../../src/cache/index.js';
-import { mergeCache, mergeIfComplete } from '../../src/distributed/index.js';
+import { mergeCache, mergeIfComplete } from '../../src/precompute/distributed/index.js';
 import { classDraft, classRows, classTable } from '../cache/helpers.js';
 import { tempDir } from '../cache/tmp.js';
 

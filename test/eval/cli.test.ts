@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { EvalReport } from '../../src/eval/index.js';
+import type { EvalReport } from '../../src/evaluate/eval/index.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
 import { allRows, logSoftmax, metrics, near, ort, run, writeModel } from './reference.js';
 

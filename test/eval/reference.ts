@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { openDataset, type DatasetSpec } from '../../src/datasets/index.js';
-import { flatValues } from '../../src/util/index.js';
+import { openDataset, type DatasetSpec } from '../../src/data/index.js';
+import { flatValues } from '../../src/core/util/index.js';
 
 /** Every row of a dataset spec as one batch: its columns' flat values. */
 export async function allRows(spec: DatasetSpec): Promise<{ rows: number; columns: Record<string, ArrayLike<number>> }> {

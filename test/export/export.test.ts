@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { exportStudentToOnnx } from '../../src/export/index.js';
-import { DataType, decodeModel, inspectModel, tensorToArray } from '../../src/onnx/index.js';
-import { TrainError } from '../../src/errors/index.js';
-import type { CnnSpec, GptSpec, MlpSpec } from '../../src/students/index.js';
-import { Rng } from '../../src/util/index.js';
+import { exportStudentToOnnx } from '../../src/evaluate/export/index.js';
+import { DataType, decodeModel, inspectModel, tensorToArray } from '../../src/core/onnx/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
+import type { CnnSpec, GptSpec, MlpSpec } from '../../src/train/students/index.js';
+import { Rng } from '../../src/core/util/index.js';
 import { assertClose, use } from '../nn/helpers.js';
 import { onnxLogits, ort, randomWeights, studentLogits } from './helpers.js';
 

@@ -1,8 +1,8 @@
 // Shared helpers for the export tests (not a test file itself).
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
-import { buildStudent, paramDefs, type StudentSpec, type WeightMap } from '../../src/students/index.js';
-import { Rng } from '../../src/util/index.js';
+import { buildStudent, paramDefs, type StudentSpec, type WeightMap } from '../../src/train/students/index.js';
+import { Rng } from '../../src/core/util/index.js';
 
 /**
  * Seeded random weights for every parameter of `spec`: kernels N(0, 1/fanIn), tables N(0, 0.5²),

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import pLimit from 'p-limit';
 import { encodeShard } from '../../src/cache/index.js';
-import { GraphBuilder, dense, unsqueeze } from '../../src/onnx/index.js';
+import { GraphBuilder, dense, unsqueeze } from '../../src/core/onnx/index.js';
 import { precompute } from '../../src/precompute/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
 import { train } from '../../src/train/index.js';
-import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
-import { Rng } from '../../src/util/rng.js';
+import { fixedSizeListVector, primitiveVector } from '../../src/core/util/arrow.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { FEATURES, kennis, treeHashes, workspace } from '../fixtures/cli.js';
 import { mlpClassifier, randomWeight } from '../fixtures/teachers.js';
 

@@ -3,7 +3,7 @@
  * be killed again), ... until it finishes; then the caller compares the result with an
  * uninterrupted run. Each kill is one fault the command must survive without losing work.
  */
-import { Rng } from '../../src/util/rng.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { killWhen, type CliResult, type CliRun } from '../fixtures/cli.js';
 
 /** When to kill a run: `delayMs` after `ready()` first holds. */

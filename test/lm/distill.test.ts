@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateModels } from '../../src/eval/index.js';
-import { exportRun } from '../../src/export/index.js';
+import { evaluateModels } from '../../src/evaluate/eval/index.js';
+import { exportRun } from '../../src/evaluate/export/index.js';
 import { train, type TrainSummary } from '../../src/train/index.js';
 import { ROWS, SEQ_LEN, bitsPerByte64, kl64, lmWorkspace, onnxLogits, studentLogits, windowsOf } from './helpers.js';
 

@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { tf } from '../../src/backend/index.js';
-import { openDataset } from '../../src/datasets/index.js';
+import { tf } from '../../src/train/backend/index.js';
+import { openDataset } from '../../src/data/index.js';
 import { precompute } from '../../src/precompute/index.js';
 import { applyOverrides, validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
-import { buildStudent } from '../../src/students/index.js';
+import { buildStudent } from '../../src/train/students/index.js';
 import { loadStudent } from '../../src/train/index.js';
-import { flatValues } from '../../src/util/index.js';
+import { flatValues } from '../../src/core/util/index.js';
 import { sequenceModel } from '../fixtures/teachers.js';
 
 /** Tokens per window in the LM tests. */

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table } from 'apache-arrow';
 import { CacheWriter, readManifest } from '../../src/cache/index.js';
-import { CacheLoader } from '../../src/loader/index.js';
-import { CacheError } from '../../src/errors/index.js';
-import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
+import { CacheLoader } from '../../src/train/loader/index.js';
+import { CacheError } from '../../src/core/errors/index.js';
+import { fixedSizeListVector, primitiveVector } from '../../src/core/util/arrow.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -133,7 +133,7 @@ test('decoding on worker threads yields exactly the batches of decoding in-threa
   const entry = manifest.shards[3]!;
   const file = join(dir, entry.file);
   const bytes = readFileSync(file);
-  bytes[bytes.length >> 1] ^= 0xff;
+  bytes[bytes.length >> 1]! ^= 0xff;
   writeFileSync(file, bytes);
   const loader = new CacheLoader(dir, manifest, { columns: ['x'], batchSize: 16, shuffleBuffer: 1, seed: 0, verify: true, decodeThreads: 2 });
   await assert.rejects(async () => { for await (const b of loader.epoch(0)) void b; }, (e: unknown) => e instanceof CacheError && e.message.includes(entry.file) && /sha256/.test(e.message));

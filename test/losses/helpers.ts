@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import type { TeacherTargets } from '../../src/losses/index.js';
+import type { TeacherTargets } from '../../src/train/losses/index.js';
 import type { RefTarget } from './reference.js';
 
 /** tf targets for the reference targets (all rows must share one kind). */

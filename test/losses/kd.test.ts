@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { kdLoss, kdLossSum, hardLabelLoss, kdMetrics, type KdLossOptions, type TopkTail } from '../../src/losses/index.js';
-import { TrainError } from '../../src/errors/index.js';
+import { kdLoss, kdLossSum, hardLabelLoss, kdMetrics, type KdLossOptions, type TopkTail } from '../../src/train/losses/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
 import { gaussian, kdLossRef, logSumExp, matrix, numericGrad, softmax, topIds, distillRow, type Div, type RefTarget } from './reference.js';
 import { close, closeMatrix, disposeTargets, toTf } from './helpers.js';
 

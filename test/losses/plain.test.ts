@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { distillationLoss, klDivergence } from '../../src/losses/index.js';
-import { TrainError } from '../../src/errors/index.js';
+import { distillationLoss, klDivergence } from '../../src/train/losses/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
 import { distillRow, gaussian, kdLossRef, matrix, type Div } from './reference.js';
 import { close } from './helpers.js';
 

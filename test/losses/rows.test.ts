@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { fillWhere, logSumExpRows, repeatColumns, whereRows } from '../../src/losses/rows.js';
+import { fillWhere, logSumExpRows, repeatColumns, whereRows } from '../../src/train/losses/rows.js';
 import { gaussian, logSumExp, matrix } from './reference.js';
 
 await tf.setBackend('wasm');

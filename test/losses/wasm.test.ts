@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { kdLoss, type KdLossOptions } from '../../src/losses/index.js';
+import { kdLoss, type KdLossOptions } from '../../src/train/losses/index.js';
 import { gaussian, kdLossRef, logSumExp, matrix, numericGrad, topIds, type RefTarget } from './reference.js';
 import { close, closeMatrix, disposeTargets, toTf } from './helpers.js';
 

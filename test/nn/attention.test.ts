@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { causalSelfAttention, type AttentionWeights } from '../../src/nn/index.js';
-import { Rng } from '../../src/util/index.js';
+import { causalSelfAttention, type AttentionWeights } from '../../src/train/nn/index.js';
+import { Rng } from '../../src/core/util/index.js';
 import { assertClose, assertNoLeak, normalData, use, valueAndGrads } from './helpers.js';
 
 const B = 2, T = 5, D = 8, H = 2, dh = D / H;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { dropout, DropoutStream } from '../../src/nn/index.js';
-import { TrainError } from '../../src/errors/index.js';
+import { dropout, DropoutStream } from '../../src/train/nn/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
 import { assertNoLeak, use } from './helpers.js';
 
 const n = 20000;

@@ -1,8 +1,8 @@
 // Shared helpers for the nn and students tests (not a test file itself).
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendName } from '../../src/backend/index.js';
-import { Rng } from '../../src/util/index.js';
+import { selectBackend, type BackendName } from '../../src/train/backend/index.js';
+import { Rng } from '../../src/core/util/index.js';
 
 /** Plain float data drawn from N(0, scale^2) with a seeded Rng. */
 export function normalData(rng: Rng, n: number, scale = 1): Float32Array {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { bmm, conv2dSame, dense, embedding, gelu, layerNorm, LAYER_NORM_EPSILON } from '../../src/nn/index.js';
-import { Rng } from '../../src/util/index.js';
+import { bmm, conv2dSame, dense, embedding, gelu, layerNorm, LAYER_NORM_EPSILON } from '../../src/train/nn/index.js';
+import { Rng } from '../../src/core/util/index.js';
 import { assertClose, assertNoLeak, normalData, use, valueAndGrads } from './helpers.js';
 
 // Each case: the custom-gradient op, the naive formulation whose gradient tfjs derives itself, and inputs.

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AttributeType, GraphBuilder, attr, conv2d, decodeModel, dense, flatten, hwioToOihw, layerNorm, maxPool, type Weight,
-} from '../../src/onnx/index.js';
-import { KennisError } from '../../src/errors/index.js';
-import { Rng } from '../../src/util/rng.js';
+} from '../../src/core/onnx/index.js';
+import { KennisError } from '../../src/core/errors/index.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { mlpClassifier, randomWeight, sequenceModel, softmaxClassifier } from '../fixtures/teachers.js';
 import { affine, geluErf, geluTanh, gptForward, maxAbsDiff, relu, rows, softmax } from './reference.js';
 import { floatTensor, int64Tensor, runOnce } from './run.js';

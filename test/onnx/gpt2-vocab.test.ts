@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendSoftTargetHead } from '../../src/onnx/index.js';
-import { Rng } from '../../src/util/rng.js';
+import { appendSoftTargetHead } from '../../src/precompute/head/index.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { gpt2VocabModel } from '../fixtures/teachers.js';
 import { drawWithinTolerance, inverseCdfAll, logSumExp, softmax, topK } from './reference.js';
 import { floatTensor, int64Tensor, runOnce, type ort } from './run.js';

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AttributeType, DataType, decodeModel, encodeModel, tensorFromArray, tensorToArray, type ModelProto,
-} from '../../src/onnx/index.js';
-import { TeacherError } from '../../src/errors/index.js';
+} from '../../src/core/onnx/index.js';
+import { TeacherError } from '../../src/core/errors/index.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
 import { floatTensor, runOnce } from './run.js';
 

@@ -1,5 +1,5 @@
 /** Float64 reference math for the ONNX tests, written independently of the graph builders. */
-import type { GptConfig, GptWeights, Weight } from '../../src/onnx/index.js';
+import type { GptConfig, GptWeights, Weight } from '../../src/core/onnx/index.js';
 
 export type Mat = Float64Array[];
 

@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  appendSoftTargetHead, DataType, decodeModel, encodeModel, GraphBuilder, renameValue, softTargetOutputNames, UNIFORMS_INPUT,
-} from '../../src/onnx/index.js';
-import { blockWidth } from '../../src/onnx/soft-targets.js';
-import { TeacherError } from '../../src/errors/index.js';
-import { Rng } from '../../src/util/rng.js';
+import { DataType, decodeModel, encodeModel, GraphBuilder, renameValue } from '../../src/core/onnx/index.js';
+import { appendSoftTargetHead, blockWidth, softTargetOutputNames, UNIFORMS_INPUT } from '../../src/precompute/head/soft-targets.js';
+import { TeacherError } from '../../src/core/errors/index.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { mlpClassifier, sequenceModel, softmaxClassifier } from '../fixtures/teachers.js';
 import { drawWithinTolerance, inverseCdf, logSumExp, softmax, topK } from './reference.js';
 import { floatTensor, int64Tensor, ort, runOnce } from './run.js';

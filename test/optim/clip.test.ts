@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { GradientAccumulator, clipByGlobalNorm } from '../../src/optim/index.js';
-import { Rng } from '../../src/util/index.js';
+import { GradientAccumulator, clipByGlobalNorm } from '../../src/train/optim/index.js';
+import { Rng } from '../../src/core/util/index.js';
 import { SHAPES, disposeAll, makeGrads, randomGradSeq } from './reference.js';
 
 await tf.setBackend('cpu');

@@ -1,6 +1,6 @@
 // Float64 reference optimizers and random fixtures shared by the optim tests.
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../src/util/index.js';
+import { Rng } from '../../src/core/util/index.js';
 
 export const SHAPES: Record<string, number[]> = {
   'dense/kernel': [8, 5],

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constant, cosineWithWarmup } from '../../src/optim/index.js';
-import { TrainError } from '../../src/errors/index.js';
+import { constant, cosineWithWarmup } from '../../src/train/optim/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-15 + 1e-12 * Math.abs(b), `expected ${b}, got ${a}`);
 

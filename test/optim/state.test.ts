@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, SGD, type Optimizer, type OptimizerState } from '../../src/optim/index.js';
-import { TrainError } from '../../src/errors/index.js';
+import { AdamW, SGD, type Optimizer, type OptimizerState } from '../../src/train/optim/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
 import { disposeAll, makeGrads, makeVariables, randomGradSeq, randomParamValues, readVariables } from './reference.js';
 
 await tf.setBackend('cpu');

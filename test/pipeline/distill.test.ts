@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distillAndCompare } from '../../src/pipeline/index.js';
+import { distillAndCompare } from '../../src/experiment/index.js';
 import { mnistTestErrors } from '../fixtures/mnist-errors.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
 

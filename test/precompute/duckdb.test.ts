@@ -6,7 +6,7 @@ import path from 'node:path';
 import { duckdbQuery } from '../fixtures/duckdb.js';
 import { readShards } from '../../src/cache/index.js';
 import { precompute } from '../../src/precompute/index.js';
-import { flatValues } from '../../src/util/arrow.js';
+import { flatValues } from '../../src/core/util/arrow.js';
 import { mlpClassifier, sequenceModel } from '../fixtures/teachers.js';
 import { recipeIn, tempDir } from './helpers.js';
 

@@ -4,11 +4,11 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CacheError, KennisError, TeacherError } from '../../src/errors/index.js';
-import { GraphBuilder, dense, reduce } from '../../src/onnx/index.js';
+import { CacheError, KennisError, TeacherError } from '../../src/core/errors/index.js';
+import { GraphBuilder, dense, reduce } from '../../src/core/onnx/index.js';
 import { precompute } from '../../src/precompute/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
-import { Rng } from '../../src/util/rng.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { mlpClassifier, randomWeight, sequenceModel } from '../fixtures/teachers.js';
 import { datasetColumns, runCli, tempDir, writeRecipe } from './helpers.js';
 

@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import * as ort from 'onnxruntime-node';
 import { readManifest, readShards, type Manifest } from '../../src/cache/index.js';
-import { openDataset, type DatasetSpec } from '../../src/datasets/index.js';
+import { openDataset, type DatasetSpec } from '../../src/data/index.js';
 import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
-import { flatValues, type NumericArray } from '../../src/util/arrow.js';
+import { flatValues, type NumericArray } from '../../src/core/util/arrow.js';
 
 export { tempDir } from '../cache/tmp.js';
 export { half64 } from '../cache/helpers.js';

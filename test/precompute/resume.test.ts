@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyCache } from '../../src/cache/index.js';
 import { precompute } from '../../src/precompute/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
-import { Rng } from '../../src/util/rng.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
 import { finished, shardHashes, startCli, tempDir, writeRecipe } from './helpers.js';
 

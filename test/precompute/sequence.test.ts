@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { precompute } from '../../src/precompute/index.js';
-import { fromFloat16Bits } from '../../src/util/float16.js';
+import { fromFloat16Bits } from '../../src/core/util/float16.js';
 import { sequenceModel } from '../fixtures/teachers.js';
 import { datasetColumns, directRun, int64, isFloat16Rounding, largest, logSumExp64, readCache, recipeIn, tempDir } from './helpers.js';
 

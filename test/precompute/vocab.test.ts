@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { fromFloat16Bits } from '../../src/util/float16.js';
+import { fromFloat16Bits } from '../../src/core/util/float16.js';
 import { gpt2VocabModel } from '../fixtures/teachers.js';
 import { directRun, int64, isFloat16Rounding, largest, logSumExp64, readCache, REPO, tempDir, writeRecipe } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createProgress } from '../../src/progress/index.js';
+import { createProgress } from '../../src/core/progress/index.js';
 
 /** A real Writable that records every chunk. */
 class Capture extends Writable {

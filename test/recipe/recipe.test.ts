@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecipeError } from '../../src/errors/index.js';
+import { RecipeError } from '../../src/core/errors/index.js';
 import { applyOverrides, loadRecipe, validateRecipe } from '../../src/recipe/index.js';
 
 const base = { teacher: { path: 't.onnx' }, dataset: { name: 'mnist' } };

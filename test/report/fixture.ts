@@ -1,5 +1,5 @@
-import type { MetricPoint, ReportInput, ReportModel } from '../../src/report/index.js';
-import { Rng } from '../../src/util/index.js';
+import type { MetricPoint, ReportInput, ReportModel } from '../../src/evaluate/report/index.js';
+import { Rng } from '../../src/core/util/index.js';
 
 /** Class labels of the fixture (MNIST-like digits). */
 export const CLASS_LABELS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];

@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { KennisError } from '../../src/errors/index.js';
-import { renderReportHtml, reportCharts, writeReport, type ReportInput } from '../../src/report/index.js';
-import { labelPlacements, paddedRange } from '../../src/report/chart-base.js';
+import { KennisError } from '../../src/core/errors/index.js';
+import { renderReportHtml, reportCharts, writeReport, type ReportInput } from '../../src/evaluate/report/index.js';
+import { labelPlacements, paddedRange } from '../../src/evaluate/report/chart-base.js';
 import { CLASS_LABELS, mnistLikeReport } from './fixture.js';
 import { decodePng } from './png.js';
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildStudent, flopsPerSample, type CnnSpec, type WeightMap } from '../../src/students/index.js';
-import { TrainError } from '../../src/errors/index.js';
-import { Rng } from '../../src/util/index.js';
+import { buildStudent, flopsPerSample, type CnnSpec, type WeightMap } from '../../src/train/students/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
+import { Rng } from '../../src/core/util/index.js';
 import { assertClose, assertNoLeak, normalData, use } from '../nn/helpers.js';
 
 const spec: CnnSpec = { arch: 'cnn', inputShape: [6, 5, 2], conv: [{ filters: 3, kernel: 3, pool: 2 }, { filters: 4, kernel: 1 }], dense: [5], classes: 3, dropout: 0.5 };

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildStudent, flopsPerSample, type GptSpec } from '../../src/students/index.js';
-import { TrainError } from '../../src/errors/index.js';
+import { buildStudent, flopsPerSample, type GptSpec } from '../../src/train/students/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
 import { assertClose, assertNoLeak, use } from '../nn/helpers.js';
 
 const spec: GptSpec = { arch: 'gpt', vocab: 13, dModel: 8, layers: 2, heads: 2, seqLen: 6, mlpRatio: 2, dropout: 0.1 };

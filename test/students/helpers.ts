@@ -1,6 +1,6 @@
 // Shared helpers for the students tests (not a test file itself).
 import * as tf from '@tensorflow/tfjs';
-import type { Student } from '../../src/students/index.js';
+import type { Student } from '../../src/train/students/index.js';
 
 /** Mean cross-entropy of logits [..., C] against int labels of the same leading shape. */
 export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildStudent, flopsPerSample, type MlpActivation, type MlpSpec } from '../../src/students/index.js';
-import { TrainError } from '../../src/errors/index.js';
-import { Rng } from '../../src/util/index.js';
+import { buildStudent, flopsPerSample, type MlpActivation, type MlpSpec } from '../../src/train/students/index.js';
+import { TrainError } from '../../src/core/errors/index.js';
+import { Rng } from '../../src/core/util/index.js';
 import { assertClose, assertNoLeak, normalData, use } from '../nn/helpers.js';
 import { erf64 } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { buildStudent, type StudentSpec } from '../../src/students/index.js';
-import { Rng } from '../../src/util/index.js';
+import { buildStudent, type StudentSpec } from '../../src/train/students/index.js';
+import { Rng } from '../../src/core/util/index.js';
 import { assertClose, normalData, use } from '../nn/helpers.js';
 import { crossEntropy, evalLoss, sgd } from './helpers.js';
 

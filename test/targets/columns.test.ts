@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TeacherError } from '../../src/errors/index.js';
-import { countDraws, targetColumns, type TargetSpec } from '../../src/targets/index.js';
-import { flatValues } from '../../src/util/arrow.js';
-import { fromFloat16Bits } from '../../src/util/float16.js';
-import { Rng } from '../../src/util/rng.js';
+import { TeacherError } from '../../src/core/errors/index.js';
+import { countDraws, targetColumns, type TargetSpec } from '../../src/cache/targets/index.js';
+import { flatValues } from '../../src/core/util/arrow.js';
+import { fromFloat16Bits } from '../../src/core/util/float16.js';
+import { Rng } from '../../src/core/util/rng.js';
 
 test('countDraws collapses draws into ascending unique ids with counts, padded to n slots', () => {
   const rng = new Rng(5);

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TensorSignature } from '../../src/cache/index.js';
-import { batchOf, rowVector } from '../../src/datasets/index.js';
-import { TeacherError } from '../../src/errors/index.js';
-import { bindInputs, buildFeeds } from '../../src/teacher/index.js';
-import { fixedSizeListVector, primitiveVector } from '../../src/util/arrow.js';
+import { batchOf, rowVector } from '../../src/data/index.js';
+import { TeacherError } from '../../src/core/errors/index.js';
+import { bindInputs, buildFeeds } from '../../src/core/runtime/index.js';
+import { fixedSizeListVector, primitiveVector } from '../../src/core/util/arrow.js';
 
 const N = 3;
 const image = Float32Array.from({ length: N * 6 }, (_, i) => i / 10);

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { TeacherError } from '../../src/errors/index.js';
-import { Teacher } from '../../src/teacher/index.js';
+import { TeacherError } from '../../src/core/errors/index.js';
+import { Teacher } from '../../src/core/runtime/index.js';
 import { mlpClassifier, sequenceModel } from '../fixtures/teachers.js';
-import { Rng } from '../../src/util/rng.js';
+import { Rng } from '../../src/core/util/rng.js';
 
 test('Teacher reads its signature from the model and returns the outputs of a direct session.run', async () => {
   const model = mlpClassifier({ seed: 101, inputs: 12, hidden: [8], classes: 5 });

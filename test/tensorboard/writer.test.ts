@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SummaryWriter, crc32c, maskedCrc32c } from '../../src/tensorboard/index.js';
-import { KennisError } from '../../src/errors/index.js';
+import { SummaryWriter, crc32c, maskedCrc32c } from '../../src/train/tensorboard/index.js';
+import { KennisError } from '../../src/core/errors/index.js';
 
 // ---- an independent reader: bitwise CRC-32C, TFRecord unframing, protobuf wire decoding ----
 

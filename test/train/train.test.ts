@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CacheError, TrainError } from '../../src/errors/index.js';
+import { CacheError, TrainError } from '../../src/core/errors/index.js';
 import { loadStudent, train } from '../../src/train/index.js';
 import { mnistWorkspace } from './helpers.js';
 
@@ -78,7 +78,7 @@ test('a cache that fails verification is refused, naming the shard', async () =>
   const cacheDir = join(bad.dir, 'cache', readdirSync(join(bad.dir, 'cache')).find((d) => readdirSync(join(bad.dir, 'cache', d)).includes('part-00001.parquet'))!);
   const shard = join(cacheDir, 'part-00001.parquet');
   const bytes = readFileSync(shard);
-  bytes[100] ^= 0xff;
+  bytes[100]! ^= 0xff;
   writeFileSync(shard, bytes);
   await assert.rejects(train(bad.recipe(['dataset.limit=1000'])), (e: Error) => e instanceof CacheError && /part-00001\.parquet/.test(e.message));
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromFloat16Bits, toFloat16Bits } from '../../src/util/float16.js';
-import { Rng } from '../../src/util/rng.js';
+import { fromFloat16Bits, toFloat16Bits } from '../../src/core/util/float16.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { half64 } from '../cache/helpers.js';
 
 /** Nearest binary16 bits of a finite or infinite float64 value, ties to even, computed with float64 arithmetic. */

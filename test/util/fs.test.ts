@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isAtomicTempFile, sha256Bytes, sha256File, writeFileAtomic } from '../../src/util/fs.js';
-import { Rng } from '../../src/util/rng.js';
+import { isAtomicTempFile, sha256Bytes, sha256File, writeFileAtomic } from '../../src/core/util/fs.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { tempDir } from '../cache/tmp.js';
 
 test('writeFileAtomic creates and replaces a file and leaves no temp file', async () => {

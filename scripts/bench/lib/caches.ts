@@ -10,8 +10,8 @@ import { Table } from 'apache-arrow';
 import { CacheWriter, readManifest, type Manifest, type ShardFormat } from '../../../src/cache/index.js';
 import { precompute, type PrecomputeSummary } from '../../../src/precompute/index.js';
 import { validateRecipe, type LoadedRecipe } from '../../../src/recipe/index.js';
-import { idDtypeFor, targetColumns, type TargetSpec } from '../../../src/targets/index.js';
-import { fixedSizeListVector, primitiveVector, Rng } from '../../../src/util/index.js';
+import { idDtypeFor, targetColumns, type TargetSpec } from '../../../src/cache/targets/index.js';
+import { fixedSizeListVector, primitiveVector, Rng } from '../../../src/core/util/index.js';
 import { sizeOfType, type StudentInput } from '../../../src/train/student-spec.js';
 import { mlpClassifier } from '../../../test/fixtures/teachers.js';
 

@@ -1,5 +1,5 @@
 /** How fast CacheLoader turns a cache into training batches (read, decode, shuffle, assemble). */
-import { CacheLoader } from '../../../src/loader/index.js';
+import { CacheLoader } from '../../../src/train/loader/index.js';
 import { trainingColumns } from '../../../src/train/batch.js';
 import { inputOf, type BenchCache } from './caches.js';
 import { timeRuns, type RunOptions } from './stats.js';

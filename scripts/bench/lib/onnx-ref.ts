@@ -4,8 +4,8 @@
  * test fixtures), run through kennis's Teacher. The FLOPs per sample are the student's
  * flopsPerSample() for the same shapes, so the two GFLOP/s figures count the same work.
  */
-import { Teacher, type PlainTensor } from '../../../src/teacher/index.js';
-import { Rng } from '../../../src/util/index.js';
+import { Teacher, type PlainTensor } from '../../../src/core/runtime/index.js';
+import { Rng } from '../../../src/core/util/index.js';
 import { mlpClassifier, sequenceModel } from '../../../test/fixtures/teachers.js';
 import { timeRuns, type RunOptions } from './stats.js';
 

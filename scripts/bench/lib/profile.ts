@@ -8,11 +8,11 @@
  * of one real trainStep lists the heaviest kernels.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LoaderBatch } from '../../../src/loader/index.js';
-import { kdLossSum } from '../../../src/losses/index.js';
-import { dense } from '../../../src/nn/index.js';
-import { AdamW, GradientAccumulator, clipFactor, globalNorm } from '../../../src/optim/index.js';
-import { buildStudent, type MlpSpec } from '../../../src/students/index.js';
+import type { LoaderBatch } from '../../../src/train/loader/index.js';
+import { kdLossSum } from '../../../src/train/losses/index.js';
+import { dense } from '../../../src/train/nn/index.js';
+import { AdamW, GradientAccumulator, clipFactor, globalNorm } from '../../../src/train/optim/index.js';
+import { buildStudent, type MlpSpec } from '../../../src/train/students/index.js';
 import { disposeBatch, toTensors } from '../../../src/train/batch.js';
 import { trainStep } from '../../../src/train/index.js';
 import { inputOf, type BenchCache } from './caches.js';

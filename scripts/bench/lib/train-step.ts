@@ -2,11 +2,11 @@
  * Time of one training step as the trainer runs it: toTensors() of a loader batch read from a
  * topk cache, trainStep() with the KD loss (alpha 0.5, T 2, ghost tail) and AdamW, and disposal.
  */
-import { selectBackend, type BackendName } from '../../../src/backend/index.js';
-import { CacheLoader, type LoaderBatch } from '../../../src/loader/index.js';
-import type { KdLossOptions } from '../../../src/losses/index.js';
-import { AdamW } from '../../../src/optim/index.js';
-import { buildStudent, type Student, type StudentSpec } from '../../../src/students/index.js';
+import { selectBackend, type BackendName } from '../../../src/train/backend/index.js';
+import { CacheLoader, type LoaderBatch } from '../../../src/train/loader/index.js';
+import type { KdLossOptions } from '../../../src/train/losses/index.js';
+import { AdamW } from '../../../src/train/optim/index.js';
+import { buildStudent, type Student, type StudentSpec } from '../../../src/train/students/index.js';
 import { trainStep } from '../../../src/train/index.js';
 import { disposeBatch, toTensors, trainingColumns } from '../../../src/train/batch.js';
 import { inputOf, type BenchCache } from './caches.js';

@@ -31,7 +31,7 @@ export function registerCache(program: Command): void {
     .argument('<dir>', 'cache directory the workers wrote')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (dir: string, flags: CommonFlags) => {
-      const { mergeCache } = await import('../../distributed/index.js');
+      const { mergeCache } = await import('../../precompute/distributed/index.js');
       await runCommand(flags, async () => mergeCache(dir, { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) }), (s) =>
         s.alreadyMerged
           ? `already merged: ${dir} (${s.shards} shards, ${s.rows} rows, ${formatBytes(s.bytes)}), verified`

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { BUILTIN_DATASETS } from '../../datasets/builtin.js';
-import type { DatasetSpec, Split } from '../../datasets/index.js';
-import { DatasetError } from '../../errors/index.js';
-import type { EvalReport } from '../../eval/index.js';
+import { BUILTIN_DATASETS } from '../../data/builtin.js';
+import type { DatasetSpec, Split } from '../../data/index.js';
+import { DatasetError } from '../../core/errors/index.js';
+import type { EvalReport } from '../../evaluate/eval/index.js';
 import { runCommand, type CommonFlags } from '../run.js';
 import { formatBytes } from './precompute.js';
 
@@ -34,7 +34,7 @@ export function registerEval(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (models: string[], flags: EvalFlags) => {
-      await runCommand(flags, async () => (await import('../../eval/index.js')).evaluateModels(models, {
+      await runCommand(flags, async () => (await import('../../evaluate/eval/index.js')).evaluateModels(models, {
         // loaded on demand, like every command's implementation, so the CLI starts fast
         dataset: await datasetFromFlags(flags), progress: true,
         ...(flags.batchSize ? { batchSize: flags.batchSize } : {}),

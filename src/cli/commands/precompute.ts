@@ -18,7 +18,7 @@ export function registerPrecompute(program: Command): void {
     .action(async (file: string, overrides: string[], flags: PrecomputeFlags) => {
       await runCommand(flags, async () => {
         // loaded on demand: a bad flag or recipe is reported without loading the teacher runtime
-        const { resolveWorker } = await import('../../distributed/env.js');
+        const { resolveWorker } = await import('../../precompute/distributed/env.js');
         const worker = resolveWorker(flags.worker);
         const { loadRecipe } = await import('../../recipe/index.js');
         const loaded = loadRecipe(file, overrides);
