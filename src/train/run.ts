@@ -1,22 +1,22 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { selectBackend, type BackendName } from './backend/index.js';
 import { TrainError } from '../core/errors/index.js';
-import { CacheLoader } from './loader/index.js';
-import type { KdLossOptions } from './losses/index.js';
-import { AdamW, SGD, constant, cosineWithWarmup, type Optimizer } from './optim/index.js';
 import { createProgress } from '../core/progress/index.js';
+import { writeFileAtomic } from '../core/util/fs.js';
 import { recipeToYaml, type LoadedRecipe } from '../recipe/index.js';
-import { buildStudent, type Student } from './students/index.js';
-import { SummaryWriter } from './tensorboard/index.js';
-import { disposeBatch, toTensors, trainingColumns, type TensorBatch } from './batch.js';
+import { trainingColumns } from './batch.js';
 import { openVerifiedCache, withSplit, type VerifiedCache } from './caches.js';
 import { loadLatestCheckpoint, saveCheckpoint, type TrainPosition } from './checkpoint.js';
-import { evaluate, type EvalMetrics } from './evaluate.js';
+import type { EvalMetrics } from './evaluate.js';
+import { CacheLoader, type LoaderBatch } from './loader/index.js';
+import type { KdLossOptions } from './losses/index.js';
+import { MetricsSink } from './metrics.js';
+import { constant, cosineWithWarmup } from './optim/index.js';
 import { saveStudent } from './save.js';
-import { trainStep } from './step.js';
-import { studentSpecFor } from './student-spec.js';
-import { writeFileAtomic } from '../core/util/fs.js';
+import { studentSpecFor, type StudentInput } from './student-spec.js';
+import type { StudentSpec } from './students/index.js';
+import { TfjsTrainer } from './tfjs-trainer.js';
+import type { StudentTrainer, TrainerSetup } from './trainer.js';
 
 /** What a training run did; printed by `kennis train --json`. */
 export interface TrainSummary {
@@ -26,7 +26,8 @@ export interface TrainSummary {
   tokens: number;
   seconds: number;
   samplesPerSecond: number;
-  backend: BackendName;
+  /** The backend that trained, e.g. 'onnxruntime', 'wasm'. */
+  backend: string;
   parameters: number;
   resumedFrom?: number;
   finalEval: EvalMetrics | null;
@@ -42,10 +43,45 @@ export interface TrainOptions {
   overwrite?: boolean;
   /** Called after each optimizer step (tests use it to stop at chosen points). */
   onStep?: (step: number) => void;
+  /** Receives the run's messages (start, resume, evaluations without a progress bar); default: lines on stderr. */
+  onLog?: (message: string) => void;
+}
+
+/** Everything a run sets up before its first step. */
+interface RunSetup {
+  recipe: LoadedRecipe['recipe'];
+  outDir: string;
+  cache: VerifiedCache;
+  evalCache: VerifiedCache | undefined;
+  spec: StudentSpec;
+  input: StudentInput;
+  trainer: StudentTrainer;
+  loader: CacheLoader;
+  columns: string[];
+  totalSteps: number;
+  schedule: (step: number) => number;
+  sink: MetricsSink;
+  checkpoints: string;
+  position: TrainPosition;
+  resumedFrom?: number;
 }
 
 /** Trains the recipe's student from its cache alone; the teacher is never loaded. */
 export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): Promise<TrainSummary> {
+  const run = await setup(loaded, options);
+  try {
+    const started = performance.now();
+    const startSamples = run.position.samples;
+    await loop(run, options);
+    return await finish(run, (performance.now() - started) / 1000, run.position.samples - startSamples);
+  } finally {
+    run.sink.close();
+    run.trainer.dispose();
+  }
+}
+
+/** Opens the caches, the output directory, the trainer and its starting point (a checkpoint on --resume). */
+async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSetup> {
   const { recipe } = loaded;
   const t = recipe.train;
   if (t.eval_split === recipe.dataset.split) {
@@ -54,118 +90,136 @@ export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): P
   const cache = await openVerifiedCache(loaded);
   const evalCache = await openEvalCache(loaded);
   const { spec, input } = studentSpecFor(recipe.student, cache.manifest, cache.dir);
-  const backend = await selectBackend(t.backend, t.threads > 0 ? { threads: t.threads } : {});
-  const outDir = resolve(loaded.baseDir, recipe.output.dir);
-  if (!options.resume && existsSync(join(outDir, 'metrics.jsonl'))) {
-    if (!options.overwrite) throw new TrainError(`output.dir ${outDir} already holds a run; pass --resume to continue it, --overwrite to replace it, or set output.dir`);
-    for (const old of ['metrics.jsonl', 'tensorboard', 'checkpoints', 'student']) rmSync(join(outDir, old), { recursive: true, force: true });
-  }
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'recipe.yaml'), recipeToYaml(recipe));
-  const student = buildStudent(spec, { seed: recipe.student!.seed });
-  const optimizer = makeOptimizer(student, recipe.train);
-  const ckptDir = join(outDir, 'checkpoints');
-  const log = (m: string) => process.stderr.write(m + '\n');
-  log(`kennis train: ${spec.arch} student, ${student.parameterCount().toLocaleString('en-US')} parameters, backend ${backend.name}${backend.name === 'wasm' ? ` (${backend.threads} thread${backend.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
-  let position: TrainPosition = { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 };
-  let resumedFrom: number | undefined;
-  if (options.resume) {
-    const ckpt = loadLatestCheckpoint(ckptDir);
-    if (ckpt) {
-      student.setWeights(ckpt.weights);
-      optimizer.loadState(ckpt.optimizer);
-      position = ckpt.position;
-      resumedFrom = position.step;
-      await truncateMetrics(join(outDir, 'metrics.jsonl'), position.step);
-      log(`resuming from step ${position.step}`);
-    } else {
-      // killed before its first checkpoint: the run starts over, and so does its log
-      await truncateMetrics(join(outDir, 'metrics.jsonl'), 0);
-    }
-  }
-  const columns = trainingColumns(cache.manifest, input);
-  const loader = new CacheLoader(cache.dir, cache.manifest, { columns, batchSize: t.batch_size, shuffleBuffer: t.shuffle_buffer, seed: t.seed });
-  const totalSteps = t.max_steps ?? Math.max(1, Math.floor((t.epochs * loader.batchesPerEpoch) / t.grad_accum));
-  const schedule = t.schedule === 'cosine' ? cosineWithWarmup({ lr: t.lr, warmupSteps: Math.min(t.warmup_steps, totalSteps - 1), totalSteps }) : constant(t.lr);
   const loss: KdLossOptions = {
     alpha: recipe.distill.alpha, temperature: recipe.distill.temperature, divergence: recipe.distill.divergence,
     beta: recipe.distill.beta, tail: recipe.distill.tail,
   };
-  const board = new SummaryWriter(join(outDir, 'tensorboard'));
-  const tokensPerRow = cache.manifest.targets.seqLen ?? 1;
-  const progress = options.progress ? createProgress({ total: totalSteps, unit: 'steps', label: 'train' }) : undefined;
+  const trainer = await createTrainer(t.backend, {
+    spec, input, manifest: cache.manifest, loss, seed: recipe.student!.seed, threads: t.threads,
+    optimizer: { kind: t.optimizer, lr: t.lr, weightDecay: t.weight_decay, momentum: t.momentum, clipNorm: t.clip_norm },
+  });
+  try {
+    const outDir = resolve(loaded.baseDir, recipe.output.dir);
+    if (!options.resume && existsSync(join(outDir, 'metrics.jsonl'))) {
+      if (!options.overwrite) throw new TrainError(`output.dir ${outDir} already holds a run; pass --resume to continue it, --overwrite to replace it, or set output.dir`);
+      for (const old of ['metrics.jsonl', 'tensorboard', 'checkpoints', 'student']) rmSync(join(outDir, old), { recursive: true, force: true });
+    }
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'recipe.yaml'), recipeToYaml(recipe));
+    const checkpoints = join(outDir, 'checkpoints');
+    const onLog = options.onLog ?? ((m: string) => process.stderr.write(m + '\n'));
+    onLog(`kennis train: ${spec.arch} student, ${trainer.parameterCount().toLocaleString('en-US')} parameters, backend ${trainer.backend}${typeof trainer.threads === 'number' ? ` (${trainer.threads} thread${trainer.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
+    let position: TrainPosition = { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 };
+    let resumedFrom: number | undefined;
+    if (options.resume) {
+      const ckpt = loadLatestCheckpoint(checkpoints);
+      if (ckpt) {
+        trainer.setWeights(ckpt.weights);
+        trainer.loadOptimizerState(ckpt.optimizer);
+        position = ckpt.position;
+        resumedFrom = position.step;
+        await truncateMetrics(join(outDir, 'metrics.jsonl'), position.step);
+        onLog(`resuming from step ${position.step}`);
+      } else {
+        // killed before its first checkpoint: the run starts over, and so does its log
+        await truncateMetrics(join(outDir, 'metrics.jsonl'), 0);
+      }
+    }
+    const columns = trainingColumns(cache.manifest, input);
+    const loader = new CacheLoader(cache.dir, cache.manifest, { columns, batchSize: t.batch_size, shuffleBuffer: t.shuffle_buffer, seed: t.seed });
+    const totalSteps = t.max_steps ?? Math.max(1, Math.floor((t.epochs * loader.batchesPerEpoch) / t.grad_accum));
+    const schedule = t.schedule === 'cosine' ? cosineWithWarmup({ lr: t.lr, warmupSteps: Math.min(t.warmup_steps, totalSteps - 1), totalSteps }) : constant(t.lr);
+    const progress = options.progress ? createProgress({ total: totalSteps, unit: 'steps', label: 'train' }) : undefined;
+    const sink = new MetricsSink(outDir, progress, onLog);
+    return {
+      recipe, outDir, cache, evalCache, spec, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position,
+      ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+    };
+  } catch (e) {
+    trainer.dispose();
+    throw e;
+  }
+}
+
+/** Optimizer steps until the run's last one, with logging, evaluation and checkpoints on their cadences. */
+async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
+  const { recipe, trainer, loader, totalSteps, sink, position } = run;
+  const t = recipe.train;
+  const tokensPerRow = run.cache.manifest.targets.seqLen ?? 1;
   const started = performance.now();
   const startSamples = position.samples;
   let windowStart = performance.now();
   let windowSamples = 0;
-  const runEval = async (step: number): Promise<EvalMetrics | null> => {
-    if (!evalCache) return null;
-    const evalLoader = new CacheLoader(evalCache.dir, evalCache.manifest, { columns, batchSize: Math.max(t.batch_size, 256), shuffleBuffer: 1, seed: 0 });
-    const m = await evaluate(student, evalLoader, evalCache.manifest, input, loss);
-    const record: Record<string, number> = {};
-    for (const [k, v] of Object.entries(m)) if (typeof v === 'number') record[`eval/${k}`] = v;
-    board.scalars(record, step);
-    appendFileSync(join(outDir, 'metrics.jsonl'), JSON.stringify({ step, split: recipe.train.eval_split, ...record }) + '\n');
-    progress?.log(`eval @ ${step}: ${Object.entries(m).filter(([k]) => k !== 'positions').map(([k, v]) => `${k}=${+v.toFixed(4)}`).join(' ')}`);
-    return m;
-  };
-  try {
-    let micro: TensorBatch[] = [];
-    outer: while (position.step < totalSteps) {
-      for await (const batch of loader.epoch(position.epoch, position.batchInEpoch)) {
-        micro.push(toTensors(batch, cache.manifest, input));
-        position.batchInEpoch++;
-        if (micro.length < t.grad_accum) continue;
-        const lr = schedule(position.step);
-        const r = trainStep(student, optimizer, micro, loss, lr, t.clip_norm, position.step);
-        const rows = micro.reduce((n, b) => n + b.rows, 0);
-        micro.forEach(disposeBatch);
-        micro = [];
-        position.step++;
-        position.samples += rows;
-        windowSamples += rows;
-        if (position.step % t.log_every === 0 || position.step === totalSteps) {
-          const secs = (performance.now() - windowStart) / 1000;
-          const record = {
-            loss: r.loss, ce_loss: r.ce, kd_loss: r.kd, lr, grad_norm: r.gradNorm,
-            samples_per_second: windowSamples / secs, tokens_per_second: (windowSamples * tokensPerRow) / secs,
-          };
-          board.scalars(record, position.step);
-          appendFileSync(join(outDir, 'metrics.jsonl'), JSON.stringify({ step: position.step, ...record }) + '\n');
-          windowStart = performance.now();
-          windowSamples = 0;
-        }
-        progress?.update(position.step, { loss: +r.loss.toFixed(4), 'rows/s': Math.round((position.samples - startSamples) / ((performance.now() - started) / 1000)) });
-        if (t.eval_every > 0 && position.step % t.eval_every === 0 && position.step < totalSteps) await runEval(position.step);
-        if (t.checkpoint_every > 0 && position.step % t.checkpoint_every === 0 && position.step < totalSteps) {
-          await saveCheckpoint(ckptDir, { position: { ...position }, weights: student.getWeights(), optimizer: optimizer.state() });
-        }
-        options.onStep?.(position.step);
-        if (position.step >= totalSteps) break outer;
-      }
-      // an epoch's tail that does not fill grad_accum micro-batches is dropped, as DataLoader's drop_last
-      micro.forEach(disposeBatch);
+  let micro: LoaderBatch[] = [];
+  while (position.step < totalSteps) {
+    for await (const batch of loader.epoch(position.epoch, position.batchInEpoch)) {
+      micro.push(batch);
+      position.batchInEpoch++;
+      if (micro.length < t.grad_accum) continue;
+      const lr = run.schedule(position.step);
+      const r = await trainer.step(micro, lr, position.step);
+      const rows = micro.reduce((n, b) => n + b.size, 0);
       micro = [];
-      position.epoch++;
-      position.batchInEpoch = 0;
+      position.step++;
+      position.samples += rows;
+      windowSamples += rows;
+      if (position.step % t.log_every === 0 || position.step === totalSteps) {
+        const secs = (performance.now() - windowStart) / 1000;
+        sink.record(position.step, {
+          loss: r.loss, ce_loss: r.ce, kd_loss: r.kd, lr, grad_norm: r.gradNorm,
+          samples_per_second: windowSamples / secs, tokens_per_second: (windowSamples * tokensPerRow) / secs,
+        });
+        windowStart = performance.now();
+        windowSamples = 0;
+      }
+      sink.progressAt(position.step, { loss: +r.loss.toFixed(4), 'rows/s': Math.round((position.samples - startSamples) / ((performance.now() - started) / 1000)) });
+      if (position.step < totalSteps) {
+        if (t.eval_every > 0 && position.step % t.eval_every === 0) await evaluateRun(run);
+        if (t.checkpoint_every > 0 && position.step % t.checkpoint_every === 0) await checkpoint(run);
+      }
+      options.onStep?.(position.step);
+      if (position.step >= totalSteps) return;
     }
-    micro.forEach(disposeBatch);
-    const finalEval = await runEval(position.step);
-    await saveCheckpoint(ckptDir, { position: { ...position }, weights: student.getWeights(), optimizer: optimizer.state() });
-    saveStudent(join(outDir, 'student'), spec, input.column, student.getWeights());
-    progress?.finish();
-    const seconds = (performance.now() - started) / 1000;
-    const samples = position.samples - startSamples;
-    return {
-      outputDir: outDir, steps: position.step, samples: position.samples, tokens: position.samples * tokensPerRow, seconds,
-      samplesPerSecond: samples / seconds, backend: backend.name, parameters: student.parameterCount(),
-      ...(resumedFrom !== undefined ? { resumedFrom } : {}), finalEval,
-    };
-  } finally {
-    board.close();
-    optimizer.dispose();
-    student.dispose();
+    // an epoch's tail that does not fill grad_accum micro-batches is dropped, as DataLoader's drop_last
+    micro = [];
+    position.epoch++;
+    position.batchInEpoch = 0;
   }
+}
+
+/** The final evaluation, checkpoint and saved student, and the run's summary. */
+async function finish(run: RunSetup, seconds: number, samples: number): Promise<TrainSummary> {
+  const finalEval = await evaluateRun(run);
+  await checkpoint(run);
+  saveStudent(join(run.outDir, 'student'), run.spec, run.input.column, run.trainer.getWeights());
+  const { position } = run;
+  return {
+    outputDir: run.outDir, steps: position.step, samples: position.samples,
+    tokens: position.samples * (run.cache.manifest.targets.seqLen ?? 1), seconds,
+    samplesPerSecond: samples / seconds, backend: run.trainer.backend, parameters: run.trainer.parameterCount(),
+    ...(run.resumedFrom !== undefined ? { resumedFrom: run.resumedFrom } : {}), finalEval,
+  };
+}
+
+/** Held-out metrics at the current step, recorded in the sink; null without an eval cache. */
+async function evaluateRun(run: RunSetup): Promise<EvalMetrics | null> {
+  const { evalCache, recipe, position } = run;
+  if (!evalCache) return null;
+  const evalLoader = new CacheLoader(evalCache.dir, evalCache.manifest, { columns: run.columns, batchSize: Math.max(recipe.train.batch_size, 256), shuffleBuffer: 1, seed: 0 });
+  const m = await run.trainer.evaluate(evalLoader, evalCache.manifest);
+  const numbers = Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  run.sink.record(position.step, numbers, 'eval/', { split: recipe.train.eval_split });
+  run.sink.log(`eval @ ${position.step}: ${Object.entries(m).filter(([k]) => k !== 'positions').map(([k, v]) => `${k}=${+v.toFixed(4)}`).join(' ')}`);
+  return m;
+}
+
+function checkpoint(run: RunSetup): Promise<string> {
+  return saveCheckpoint(run.checkpoints, { position: { ...run.position }, weights: run.trainer.getWeights(), optimizer: run.trainer.optimizerState() });
+}
+
+/** The trainer of a `train.backend` preference. */
+async function createTrainer(backend: LoadedRecipe['recipe']['train']['backend'], setup: TrainerSetup): Promise<StudentTrainer> {
+  return TfjsTrainer.create(setup, backend);
 }
 
 async function openEvalCache(loaded: LoadedRecipe): Promise<VerifiedCache | undefined> {
@@ -176,11 +230,6 @@ async function openEvalCache(loaded: LoadedRecipe): Promise<VerifiedCache | unde
     process.stderr.write(`warning: no evaluation (${(e as Error).message})\n`);
     return undefined;
   }
-}
-
-function makeOptimizer(student: Student, t: LoadedRecipe['recipe']['train']): Optimizer {
-  if (t.optimizer === 'sgd') return new SGD(student.params, { lr: t.lr, momentum: t.momentum, weightDecay: t.weight_decay });
-  return new AdamW(student.params, { lr: t.lr, weightDecay: t.weight_decay });
 }
 
 /** On resume, drops metric lines past the checkpoint so the file reads as one uninterrupted run. */

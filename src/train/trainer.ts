@@ -41,6 +41,8 @@ export interface TrainerSetup {
 export interface StudentTrainer {
   /** Backend name for logs and summaries, e.g. 'onnxruntime', 'wasm'. */
   readonly backend: string;
+  /** Threads it computes on ('native' when the backend manages its own). */
+  readonly threads: number | 'native';
   /** Trainable parameters. */
   parameterCount(): number;
   /**
