@@ -5,6 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+// tfjs's console chatter (the cpu backend's "Hi, looks like you are running TensorFlow.js in
+// Node.js" banner on its first tensor) would land in kennis's command output; in tfjs 4 the PROD
+// flag gates only tfjs's own warn/log calls (tf.enableProdMode()), so nothing else changes.
+tf.env().set('PROD', true);
+
 export { tf };
 
 /** The type of the tf namespace, for APIs that hand it out. */
