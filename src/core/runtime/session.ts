@@ -103,3 +103,81 @@ function describeFeeds(feeds: Record<string, PlainTensor>): string {
 export function describeSignature(list: readonly TensorSignature[]): string {
   return list.map((s) => `${s.name}: ${s.type} [${s.shape.join(',')}]`).join('; ');
 }
+
+/**
+ * A tensor in onnxruntime's own type, so a training loop can feed the outputs of one run to the
+ * next and hand pre-allocated buffers to `GraphSession.run` without copying through PlainTensor.
+ */
+export interface RuntimeTensor {
+  /** onnxruntime element type name, e.g. float32, int64. */
+  readonly type: string;
+  /** Dimensions. */
+  readonly dims: readonly number[];
+  /** Row-major values; on cpu this is the very buffer onnxruntime reads and writes. */
+  readonly data: TensorData;
+  /** Releases the tensor. */
+  dispose(): void;
+}
+
+/** Wraps `data` (not copied) as an onnxruntime tensor. */
+export function runtimeTensor(type: PlainTensor['type'], data: TensorData, dims: readonly number[]): RuntimeTensor {
+  return new ort.Tensor(type as ort.Tensor.Type, data as ort.Tensor.DataType, dims) as unknown as RuntimeTensor;
+}
+
+/**
+ * An onnxruntime session over a graph kennis built itself (e.g. a training step): runs take and
+ * return RuntimeTensors, and `fetches` may hold pre-allocated output tensors that onnxruntime
+ * writes into in place (null: onnxruntime allocates). Failures throw `fail(message)`.
+ */
+export class GraphSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly label: string,
+    private readonly fail: (message: string) => Error,
+  ) {}
+
+  /** Loads model bytes; `label` names the graph in errors. */
+  static async create(model: Uint8Array, label: string, fail: (message: string) => Error, options: TeacherSessionOptions = {}): Promise<GraphSession> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: options.providers ?? ['cpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
+      ...(options.spin === false ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
+      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    };
+    try {
+      return new GraphSession(await ort.InferenceSession.create(model, sessionOptions), label, fail);
+    } catch (e) {
+      throw fail(`onnxruntime could not load the ${label} graph (${firstLine(e)})`);
+    }
+  }
+
+  /** Input names of the graph. */
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  /** Output names of the graph. */
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the graph; returns every fetched output (pre-allocated ones are the same objects). */
+  async run(feeds: Record<string, RuntimeTensor>, fetches: Record<string, RuntimeTensor | null>): Promise<Record<string, RuntimeTensor>> {
+    try {
+      const out = await this.session.run(feeds as unknown as ort.InferenceSession.FeedsType, fetches as unknown as ort.InferenceSession.FetchesType);
+      return out as unknown as Record<string, RuntimeTensor>;
+    } catch (e) {
+      throw this.fail(`onnxruntime failed to run the ${this.label} graph (${firstLine(e)})`);
+    }
+  }
+
+  /** Frees the native session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+}

@@ -1,9 +1,7 @@
 import { GraphBuilder } from '../../core/onnx/index.js';
 import { validateSpec, type StudentSpec, type WeightMap } from '../../train/students/index.js';
 import { VERSION } from '../../core/version.js';
-import { cnnGraph, mlpGraph } from './classifiers.js';
-import { gptGraph } from './gpt.js';
-import { checkWeights } from './weights.js';
+import { checkWeights, cnnGraph, gptGraph, initializerWeights, mlpGraph } from '../../train/students/onnx/index.js';
 
 /** Options of exportStudentToOnnx. */
 export interface ExportOptions {
@@ -22,15 +20,16 @@ export const EXPORT_OPSET = 17;
 export function exportStudentToOnnx(spec: StudentSpec, weights: WeightMap, opts: ExportOptions = {}): Uint8Array {
   validateSpec(spec);
   checkWeights(spec, weights);
+  const w = initializerWeights(weights);
   const g = new GraphBuilder({ name: `kennis_${spec.arch}_student`, opset: EXPORT_OPSET });
   if (spec.arch === 'gpt') {
     const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
     const mask = g.input('attention_mask', 'int64', ['batch', 'sequence']);
-    g.output('logits', 'float32', ['batch', 'sequence', spec.vocab], gptGraph(g, spec, weights, ids, mask));
+    g.output('logits', 'float32', ['batch', 'sequence', spec.vocab], gptGraph(g, spec, w, ids, mask));
   } else {
     const features = spec.arch === 'mlp' ? spec.inputs : spec.inputShape[0] * spec.inputShape[1] * spec.inputShape[2];
     const x = g.input(opts.inputName ?? 'image', 'float32', ['N', features]);
-    const logits = spec.arch === 'mlp' ? mlpGraph(g, spec, weights, x) : cnnGraph(g, spec, weights, x);
+    const logits = spec.arch === 'mlp' ? mlpGraph(g, spec, w, x) : cnnGraph(g, spec, w, x);
     g.output('logits', 'float32', ['N', spec.classes], logits);
   }
   const model = g.toModel();
