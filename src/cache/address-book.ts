@@ -1,8 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CacheError } from '../core/errors/index.js';
-import { isCode } from '../core/util/fs.js';
+import { isCode, makeDir, writeFileAtomic } from '../core/util/fs.js';
 
 /**
  * The address book under a cache root: precompute records which cache (content address) a request
@@ -19,10 +19,9 @@ const entryPath = (root: string, request: string): string => join(root, BOOK_DIR
 /** Records that `request` (a hex hash) is served by the cache `<root>/<key>` (atomic replace). */
 export async function recordCacheAddress(root: string, request: string, key: string): Promise<void> {
   const file = entryPath(root, request);
-  await mkdir(join(root, BOOK_DIR), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify({ key })}\n`);
-  await rename(tmp, file);
+  const where = { setting: 'cache.root', rerun: 'rerun precompute' };
+  await makeDir(join(root, BOOK_DIR), where);
+  await writeFileAtomic(file, `${JSON.stringify({ key })}\n`, where);
 }
 
 /** The cache key recorded for `request` under `root`, or undefined when precompute never recorded it. */

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { CacheError } from '../core/errors/index.js';
+import { CacheError, fileError } from '../core/errors/index.js';
 import { isAlive, isCode } from '../core/util/fs.js';
 import { LOCK_FILE } from './paths.js';
 
@@ -66,7 +66,7 @@ export async function acquireLock(dir: string, onWarning: (message: string) => v
       }
       return makeLock(file, info, text, options.heartbeatMs ?? LOCK_HEARTBEAT_MS);
     } catch (err) {
-      if (!isCode(err, 'EEXIST')) throw asLockError(err, file, dir);
+      if (!isCode(err, 'EEXIST')) throw fileError(err, { action: 'creating lock', path: file });
     }
     const state = await inspectLock(dir, { file: options.file ?? LOCK_FILE, staleAfterMs: staleAfter });
     if (state === undefined) continue; // released between our open and read
@@ -182,9 +182,4 @@ function parseLock(text: string): LockInfo | undefined {
     // fall through: not a lock kennis wrote completely
   }
   return undefined;
-}
-
-function asLockError(err: unknown, file: string, dir: string): unknown {
-  if (isCode(err, 'ENOENT', 'EACCES', 'EPERM', 'EROFS')) return new CacheError(`cannot create cache lock '${file}': ${(err as Error).message}; check that '${dir}' is writable`, { cause: err });
-  return err;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { CacheError } from '../core/errors/index.js';
 import { isCode, writeFileAtomic } from '../core/util/fs.js';
+import type { FileContext } from '../core/errors/index.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { MANIFEST_FILE, resolveShardPath } from './paths.js';
 import { parseWorkerManifestFile } from './workers.js';
@@ -74,6 +75,6 @@ export function serializeManifest(manifest: Manifest): string {
 }
 
 /** Atomically replaces `dir/manifest.json` (or `dir/<name>`, e.g. a worker's manifest). */
-export async function writeManifest(dir: string, manifest: Manifest, name: string = MANIFEST_FILE): Promise<void> {
-  await writeFileAtomic(path.join(dir, name), serializeManifest(manifest));
+export async function writeManifest(dir: string, manifest: Manifest, name: string = MANIFEST_FILE, context: FileContext = {}): Promise<void> {
+  await writeFileAtomic(path.join(dir, name), serializeManifest(manifest), context);
 }

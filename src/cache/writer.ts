@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type * as arrow from 'apache-arrow';
-import { CacheError } from '../core/errors/index.js';
+import { CacheError, FileError } from '../core/errors/index.js';
 import { TARGET_COLUMNS } from './targets/spec.js';
-import { sha256Bytes, writeFileAtomic } from '../core/util/fs.js';
+import { makeDir, sha256Bytes, writeFileAtomic } from '../core/util/fs.js';
 import type { Manifest, ShardEntry } from './manifest.js';
 import { writeManifest } from './manifest-io.js';
 import { acquireLock, type CacheLock } from './lock.js';
@@ -24,6 +23,9 @@ export interface CacheWriterOptions {
   /** Write only this worker's shard range, recorded in its own manifest under its own lock (see writerLayout). */
   worker?: WorkerId;
 }
+
+/** How a cache write failing on a full or read-only disk is continued: the manifest keeps the shards already written. */
+const RESUMABLE = { rerun: 'rerun precompute (it resumes)' };
 
 interface Waiter { resolve: () => void; reject: (err: unknown) => void }
 
@@ -52,7 +54,7 @@ export class CacheWriter {
     const warn = options.onWarning ?? (() => undefined);
     const fresh = checkDraft(draft);
     const layout = writerLayout(fresh.dataset.rows, fresh.shardRows, options.worker);
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir, { action: 'creating cache directory', setting: 'cache.root or cache.dir' });
     const lock = await acquireLock(dir, warn, { file: layout.lockFile });
     try {
       const manifest = await resumeOrStart(dir, fresh, warn, options.resumeCheck ?? 'sha256', layout);
@@ -107,7 +109,7 @@ export class CacheWriter {
       const file = shardFileName(index, format);
       const fields = describeSchema(table.schema);
       const bytes = encodeShard(table, format);
-      await writeFileAtomic(path.join(this.dir, file), bytes);
+      await writeFileAtomic(path.join(this.dir, file), bytes, RESUMABLE);
       const entry: ShardEntry = { file, firstRow: this.shardRange(index).firstRow, rows: table.numRows, bytes: bytes.length, sha256: sha256Bytes(bytes) };
       await this.turn(index);
       await this.commit(index, entry, fields);
@@ -130,7 +132,7 @@ export class CacheWriter {
         throw new CacheError(`cache '${this.dir}'${this.owner()} holds ${rows} of ${this.targetRows} rows; write shards ${this.nextShardIndex()}..${this.layout.endShard - 1} before finish()`);
       }
       const done = { ...this.current, complete: true };
-      await writeManifest(this.dir, done, this.layout.manifestFile);
+      await writeManifest(this.dir, done, this.layout.manifestFile, RESUMABLE);
       this.current = done;
     }
     await this.close();
@@ -182,7 +184,7 @@ export class CacheWriter {
       throw new CacheError(`shard ${index} of cache '${this.dir}': ${schemaDiff(schema, fields)}; every shard must have the manifest's schema`);
     }
     const next = { ...this.current, schema, shards: [...this.current.shards, entry] };
-    await writeManifest(this.dir, next, this.layout.manifestFile);
+    await writeManifest(this.dir, next, this.layout.manifestFile, RESUMABLE);
     this.current = next;
     const waiter = this.waiters.get(index + 1);
     if (waiter) {
@@ -207,7 +209,9 @@ export class CacheWriter {
     this.waiters.clear();
   }
 
-  private stoppedError(index: number): CacheError {
+  private stoppedError(index: number): Error {
+    // a full or read-only disk is the one line the user needs, whichever shard meets it first
+    if (this.failure instanceof FileError) return this.failure;
     const cause = this.failure instanceof Error ? this.failure.message : String(this.failure);
     return new CacheError(`shard ${index} of cache '${this.dir}' was not recorded: the writer stopped after an earlier error (${cause}); re-run to resume`);
   }

@@ -1,8 +1,9 @@
-import { mkdir, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { readdir, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { MANIFEST_FILE, listWorkerManifests, recordCacheAddress, readManifest, removeStaleLock, verifyCache, workerManifestFile, type ManifestDraft, type WorkerId } from '../cache/index.js';
+import { MANIFEST_FILE, listWorkerManifests, parseShardFileName, recordCacheAddress, readManifest, removeStaleLock, verifyCache, workerManifestFile, type ManifestDraft, type WorkerId } from '../cache/index.js';
 import { datasetUpTo, mergeIfComplete, precomputeRange, workerRun, type WorkerRun } from './distributed/index.js';
 import { CacheError } from '../core/errors/index.js';
+import { makeDir, writeFileAtomic } from '../core/util/fs.js';
 import { appendSoftTargetHead } from './head/index.js';
 import { createProgress } from '../core/progress/index.js';
 import type { LoadedRecipe } from '../recipe/index.js';
@@ -86,7 +87,7 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
   try {
     writer = await opening;
     const teacher = await loading;
-    await writeFile(join(plan.dir, RECIPE_FILE), recipeToYaml(recipe));
+    await writeFileAtomic(join(plan.dir, RECIPE_FILE), recipeToYaml(recipe), { rerun: 'rerun precompute (it resumes)' });
     const computed = await runTeacher(loaded, plan, teacher, bindings, writer, options);
     await writer.finish();
     const merge = options.worker ? await mergeIfComplete(plan.dir, options.worker, options.onWarning ? { onWarning: options.onWarning } : {}) : undefined;
@@ -164,13 +165,8 @@ function draftOf(loaded: LoadedRecipe, plan: PrecomputePlan): ManifestDraft {
 }
 
 /** Creates the cache directory; returns the first directory this call created, if any. */
-async function makeCacheDir(dir: string): Promise<string | undefined> {
-  try {
-    return await mkdir(dir, { recursive: true });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new CacheError(`cannot create cache directory '${dir}' (${err.code ?? err.message}); set cache.root or cache.dir to a writable directory`, { cause: e });
-  }
+function makeCacheDir(dir: string): Promise<string | undefined> {
+  return makeDir(dir, { action: 'creating cache directory', setting: 'cache.root or cache.dir' });
 }
 
 /** Removes `dir` and its parents up to `first` while they are empty. */
@@ -182,7 +178,9 @@ async function removeCreatedDirs(dir: string, first: string): Promise<void> {
 
 async function removeEmptyCache(dir: string, worker?: WorkerId): Promise<void> {
   // a worker removes its own manifest, and recipe.yaml only when no other worker shares the directory
-  const names = worker ? [workerManifestFile(worker), ...((await listWorkerManifests(dir)).length <= 1 ? [RECIPE_FILE] : [])] : [MANIFEST_FILE, RECIPE_FILE];
+  // shard files of a new single-process cache that recorded none are unrecorded leftovers of this run
+  const shards = worker ? [] : (await readdir(dir).catch(() => [] as string[])).filter((n) => parseShardFileName(n) !== undefined);
+  const names = worker ? [workerManifestFile(worker), ...((await listWorkerManifests(dir)).length <= 1 ? [RECIPE_FILE] : [])] : [MANIFEST_FILE, RECIPE_FILE, ...shards];
   for (const name of names) await unlink(join(dir, name)).catch(() => undefined);
 }
 

@@ -5,6 +5,7 @@ import { CacheWriter } from '../cache/index.js';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
 import type { TargetSpec } from '../cache/targets/index.js';
 import { shardTable, type ShardPayload } from './transfer.js';
+import { FileError, type FileContext } from '../core/errors/index.js';
 
 /** A request from the main thread. */
 export type WorkerRequest =
@@ -16,8 +17,16 @@ export type WorkerRequest =
 /** The worker's answer to request `id`, or a warning the writer raised. */
 export type WorkerReply =
   | { id: number; ok: true; shards?: ShardEntry[]; first?: number; entry?: ShardEntry }
-  | { id: number; ok: false; error: { name: string; message: string; code?: string } }
+  | { id: number; ok: false; error: SerializedError }
   | { warning: string };
+
+/** An error as it crosses from the writer thread; a FileError carries what fileError needs to rebuild it. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  file?: { path: string; syscall?: string; context: FileContext };
+}
 
 const port = parentPort!;
 let writer: CacheWriter | undefined;
@@ -44,6 +53,7 @@ port.on('message', (req: WorkerRequest) => {
   handle(req).then((reply) => port.postMessage(reply), (err: unknown) => {
     const e = err instanceof Error ? err : new Error(String(err));
     const code = (e as NodeJS.ErrnoException).code;
-    port.postMessage({ id: req.id, ok: false, error: { name: e.name, message: e.message, ...(code ? { code } : {}) } } satisfies WorkerReply);
+    const file = e instanceof FileError ? { path: e.path, context: e.context, ...((e.cause as NodeJS.ErrnoException).syscall ? { syscall: (e.cause as NodeJS.ErrnoException).syscall } : {}) } : undefined;
+    port.postMessage({ id: req.id, ok: false, error: { name: e.name, message: e.message, ...(code ? { code } : {}), ...(file ? { file } : {}) } } satisfies WorkerReply);
   });
 });

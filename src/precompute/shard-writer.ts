@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
-import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError } from '../core/errors/index.js';
+import { CacheError, DatasetError, KennisError, RecipeError, TeacherError, TrainError, fileError } from '../core/errors/index.js';
 import { transferList, type ShardPayload } from './transfer.js';
 import { workerCode } from '../core/util/worker.js';
-import type { WorkerReply, WorkerRequest } from './shard-worker.js';
+import type { SerializedError, WorkerReply, WorkerRequest } from './shard-worker.js';
 
 const ERRORS: Record<string, new (message: string) => Error> = { KennisError, RecipeError, DatasetError, TeacherError, CacheError, TrainError };
 
@@ -22,6 +22,13 @@ function takeWorker(): Worker {
   idle = undefined;
   w.ref();
   return w;
+}
+
+/** The error the writer thread raised, as the class it was (a FileError rebuilt by the same translation). */
+function deserializeError(e: SerializedError): Error {
+  if (e.file && e.code) return fileError(Object.assign(new Error(e.message), { code: e.code, path: e.file.path, syscall: e.file.syscall }), e.file.context) as Error;
+  const Ctor = ERRORS[e.name];
+  return Ctor ? new Ctor(e.message) : Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
 }
 
 /**
@@ -115,9 +122,7 @@ export class ShardWriterThread {
     if (!waiter) return;
     this.pending.delete(reply.id);
     if (reply.ok) return waiter.resolve(reply);
-    const Ctor = ERRORS[reply.error.name];
-    const err = Ctor ? new Ctor(reply.error.message) : Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {});
-    waiter.reject(err);
+    waiter.reject(deserializeError(reply.error));
   }
 
   private die(err: Error): void {

@@ -4,7 +4,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CacheError, KennisError, TeacherError } from '../../src/core/errors/index.js';
+import { CacheError, FileError, KennisError, TeacherError } from '../../src/core/errors/index.js';
 import { GraphBuilder, dense, reduce } from '../../src/core/onnx/index.js';
 import { precompute } from '../../src/precompute/index.js';
 import { loadRecipe } from '../../src/recipe/index.js';
@@ -81,7 +81,7 @@ before(async () => {
 });
 
 const lm = ['teacher.path=lm100.onnx', 'teacher.inputs={}', 'dataset.name=moby-dick', 'dataset.seq_len=16', 'dataset.limit=8', 'teacher.batch_size=4'];
-const cases: { name: string; overrides: string[]; error: new (m: string) => KennisError; message: RegExp }[] = [
+const cases: { name: string; overrides: string[]; error: abstract new (...args: never[]) => KennisError; message: RegExp }[] = [
   { name: 'missing teacher file', overrides: ['teacher.path=missing.onnx'], error: TeacherError, message: /teacher file 'missing\.onnx' cannot be read \(ENOENT\)/ },
   { name: 'random bytes as teacher', overrides: ['teacher.path=random.onnx'], error: TeacherError, message: /'random\.onnx' is not an ONNX model/ },
   { name: 'truncated teacher', overrides: ['teacher.path=truncated.onnx'], error: TeacherError, message: /'truncated\.onnx'/ },
@@ -91,7 +91,7 @@ const cases: { name: string; overrides: string[]; error: new (m: string) => Kenn
   { name: 'k larger than the classes', overrides: ['targets.k=11'], error: TeacherError, message: /targets\.k is 11 but the teacher has only 10 classes/ },
   { name: 'NaN teacher outputs', overrides: ['teacher.path=nan.onnx'], error: TeacherError, message: /NaN/ },
   { name: 'token ids outside the teacher vocabulary', overrides: lm, error: TeacherError, message: /teacher 'lm100\.onnx' failed on dataset rows 0\.\.3 \(.*indices element out of data bounds/ },
-  { name: 'cache root under a regular file', overrides: ['cache.root=a-file/sub'], error: CacheError, message: /cannot create cache directory '.*a-file\/sub\/[0-9a-f]{64}' \(ENOTDIR\); set cache\.root or cache\.dir/ },
+  { name: 'cache root under a regular file', overrides: ['cache.root=a-file/sub'], error: FileError, message: /^not a directory creating cache directory '.*a-file\/sub\/[0-9a-f]{64}'; '.*a-file' is a file, not a directory; set cache\.root or cache\.dir to another location$/ },
 ];
 
 for (const c of cases) {
@@ -105,7 +105,7 @@ for (const c of cases) {
       return true;
     });
     assert.deepEqual(manifestsUnder(root), []);
-    if (c.error === CacheError) return; // cache.dir would replace the bad cache.root
+    if (c.error === FileError) return; // cache.dir would replace the bad cache.root
     // against an existing complete cache: the run fails and leaves it as it was
     await assert.rejects(precompute({ ...loadRecipe(recipe, [...c.overrides, `cache.dir=${goodCache}`]), baseDir: dir }), KennisError);
     assert.equal(snapshot(goodCache), goodState);
@@ -133,7 +133,7 @@ test('through the CLI: exactly one `error:` line on stderr, nothing on stdout, e
     assert.equal(r.stdout, '');
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, `one line, got:\n${r.stderr}`);
-    assert.match(lines[0]!, /^error: (teacher file 'missing\.onnx'|teacher output '.*' has NaN|cannot create cache directory)/);
+    assert.match(lines[0]!, /^error: (teacher file 'missing\.onnx'|teacher output '.*' has NaN|not a directory creating cache directory)/);
   }
   assert.deepEqual(manifestsUnder(path.join(dir, 'cli-root')), []);
 });

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { fileError, type FileContext } from '../errors/fs.js';
 
 /** Marks temp files of writeFileAtomic, so that an owner of a directory can sweep leftovers of a crash. */
 const TEMP_MARK = '.kennis-tmp-';
@@ -20,12 +21,19 @@ export function atomicTempTarget(name: string): string | undefined {
 /**
  * Replaces `file` with `bytes` so that readers (and a crash) see either the old or the new
  * content: writes a temp file in the same directory, fsyncs it, renames it over `file`,
- * then fsyncs the directory so the rename itself is durable.
+ * then fsyncs the directory so the rename itself is durable. A file system error (disk full,
+ * read-only, ...) is a FileError naming `file` (never the temp file, which is removed).
  */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string, context: FileContext = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${process.pid}-${tempCounter++}`);
-  const handle = await open(tmp, 'wx');
+  const where: FileContext = { action: 'writing', path: file, ...context };
+  let handle;
+  try {
+    handle = await open(tmp, 'wx');
+  } catch (err) {
+    throw fileError(err, where);
+  }
   try {
     try {
       await handle.writeFile(bytes);
@@ -36,9 +44,18 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array | string):
     await rename(tmp, file);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw err;
+    throw fileError(err, where);
   }
   await fsyncDir(dir);
+}
+
+/** mkdir -p whose file system errors are FileErrors naming `dir`; returns the first directory it created, if any. */
+export async function makeDir(dir: string, context: FileContext = {}): Promise<string | undefined> {
+  try {
+    return await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw fileError(err, { action: 'creating directory', path: dir, ...context });
+  }
 }
 
 /** fsync of a directory; platforms that cannot open or sync directories (Windows) skip it. */
