@@ -3,7 +3,7 @@ import {
   DataType, GraphBuilder, attributeValue, decodeModel, defaultOpset, encodeModel, pruneToOutputs, tensorToArray,
   type GraphProto, type ModelProto, type NodeProto, type TensorProto,
 } from '../../core/onnx/index.js';
-import { float16Bits } from '../../core/util/index.js';
+import { toFloat16Bits } from '../../core/util/index.js';
 
 /** Weight precisions `quantizeModel` writes. */
 export type QuantizeMode = 'int8' | 'float16';
@@ -198,7 +198,7 @@ function storeFloat16(model: ModelProto, graph: GraphProto): QuantizedWeight[] {
     const data = tensorToArray(t) as Float32Array;
     if (data.length < FLOAT16_MIN_ELEMENTS || data.some((v) => !(Math.abs(v) <= FLOAT16_MAX))) continue;
     const dims = (t.dims ?? []).map(Number);
-    const half = g.constant(Uint16Array.from(data, float16Bits), dims, `${name}_float16`, 'float16');
+    const half = g.constant(toFloat16Bits(data), dims, `${name}_float16`, 'float16');
     // the Cast's output takes the old name, so every consumer reads it unchanged
     g.node('Cast', [half], [name], { to: DataType.FLOAT });
     replaced.add(name);
