@@ -2,17 +2,18 @@
  * kennis: offline knowledge distillation. The CLI (src/cli) is a thin layer over this API.
  *
  * Stage 1 (precompute) runs an ONNX teacher once and writes a content-addressed cache of soft
- * targets; stage 2 (train) streams that cache into a TensorFlow.js student.
+ * targets; stage 2 (train) streams that cache into a student. src/README.md describes the layers.
  */
 export * from './core/errors/index.js';
 export { VERSION } from './core/version.js';
 
 // recipes
-export { loadRecipe, validateRecipe, applyOverrides, recipeToYaml, datasetSpecOf, recipeSchema } from './recipe/index.js';
+export { loadRecipe, validateRecipe, applyOverrides, recipeToYaml, datasetSpecOf, datasetSpecFor, recipeSchema, locateCache } from './recipe/index.js';
+export type { DatasetSourceOptions } from './recipe/index.js';
 export type { Recipe, LoadedRecipe } from './recipe/index.js';
 
 // data
-export { openDataset } from './data/index.js';
+export { openDataset, BUILTIN_DATASETS } from './data/index.js';
 export type { Dataset, DatasetSpec, Split } from './data/index.js';
 
 // stage 1
@@ -43,4 +44,14 @@ export { SummaryWriter } from './train/tensorboard/index.js';
 
 // the whole experiment
 export { distillAndCompare } from './experiment/index.js';
+export type { DistillSummary, EvalRow } from './experiment/index.js';
+
+// after training: export, evaluation, report
+export { exportRun, exportStudentToOnnx, checkExport } from './evaluate/export/index.js';
+export type { ExportSummary, ExportRunOptions, ExportOptions } from './evaluate/export/index.js';
+export { evaluateModels } from './evaluate/eval/index.js';
+export type { EvalOptions, EvalReport, ModelEval } from './evaluate/eval/index.js';
 export { writeReport, renderReportHtml } from './evaluate/report/index.js';
+
+// formatting shared with the CLI
+export { formatBytes } from './core/util/format.js';

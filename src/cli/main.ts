@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { VERSION } from '../core/version.js';
 import { registerCache } from './commands/cache.js';
 import { registerEval } from './commands/eval.js';
 import { registerExport } from './commands/export.js';
@@ -9,7 +8,7 @@ import { registerDistill } from './commands/distill.js';
 
 const program = new Command('kennis')
   .description('offline knowledge distillation: precompute an ONNX teacher once, train students from the cache')
-  .version(VERSION);
+  .option('-V, --version', 'output the version number');
 registerPrecompute(program);
 registerCache(program);
 registerTrain(program);
@@ -17,4 +16,9 @@ registerExport(program);
 registerEval(program);
 registerDistill(program);
 
-await program.parseAsync(process.argv);
+if (['-V', '--version'].includes(process.argv[2] ?? '')) {
+  // the version comes from the public API, loaded only when asked for
+  process.stdout.write(`${(await import('../index.js')).VERSION}\n`);
+} else {
+  await program.parseAsync(process.argv);
+}

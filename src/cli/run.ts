@@ -1,4 +1,5 @@
-import { KennisError } from '../core/errors/index.js';
+/** The public API (src/index.ts), the only thing the CLI calls. */
+export type Api = typeof import('../index.js');
 
 /** Options every command takes. */
 export interface CommonFlags {
@@ -10,14 +11,16 @@ export interface CommonFlags {
  * Runs a command body: prints its summary (as JSON with --json), turns KennisErrors into one
  * `error:` line with a non-zero exit, and leaves unexpected errors with their stack.
  */
-export async function runCommand<T extends object>(flags: CommonFlags, body: () => Promise<T>, human: (summary: T) => string): Promise<void> {
+export async function runCommand<T extends object>(flags: CommonFlags, body: (api: Api) => Promise<T>, human: (summary: T, api: Api) => string): Promise<void> {
+  // loaded on demand, so --help and bad flags answer without loading the library
+  const api = await import('../index.js');
   try {
-    const summary = await body();
+    const summary = await body(api);
     if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
-    else process.stdout.write(human(summary) + '\n');
+    else process.stdout.write(human(summary, api) + '\n');
     if ((summary as { ok?: boolean }).ok === false) process.exitCode = 1;
   } catch (e) {
-    if (e instanceof KennisError) {
+    if (e instanceof api.KennisError) {
       process.stderr.write(`error: ${e.message}\n`);
       process.exitCode = e.exitCode;
       return;

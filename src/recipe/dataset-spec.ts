@@ -1,11 +1,21 @@
-import { RecipeError } from '../core/errors/index.js';
-import type { DatasetSpec, Split } from '../data/index.js';
+import { existsSync } from 'node:fs';
+import { DatasetError, RecipeError } from '../core/errors/index.js';
+import { BUILTIN_DATASETS, type DatasetSpec, type Split } from '../data/index.js';
 import type { LoadedRecipe } from './load.js';
-import { resolveFrom } from './load.js';
+import { loadRecipe } from './load.js';
+import { datasetSchema, type DatasetSection } from './schema.js';
+import { resolve } from 'node:path';
 
 /** The dataset spec a recipe's `dataset` section describes, optionally for another split. */
 export function datasetSpecOf(loaded: LoadedRecipe, split?: Split): DatasetSpec {
-  const d = loaded.recipe.dataset;
+  return datasetSpecOfSection(loaded.recipe.dataset, loaded.baseDir, split);
+}
+
+/**
+ * The dataset spec of a `dataset` section (the one place a spec is built: recipes, and `kennis eval
+ * --dataset` through datasetSpecFor). Relative file paths resolve against `baseDir`.
+ */
+export function datasetSpecOfSection(d: DatasetSection, baseDir: string, split?: Split): DatasetSpec {
   const s = split ?? d.split;
   const limit = d.limit !== undefined ? { limit: d.limit } : {};
   if (d.name === 'mnist') return { name: 'mnist', split: s, ...limit };
@@ -16,7 +26,7 @@ export function datasetSpecOf(loaded: LoadedRecipe, split?: Split): DatasetSpec 
   if (d.name === 'file') {
     if (!d.path) throw new RecipeError(`dataset 'file' needs dataset.path (a .parquet, .arrow or .jsonl file)`);
     return {
-      name: 'file', path: resolveFrom(loaded, d.path), split: s,
+      name: 'file', path: resolve(baseDir, d.path), split: s,
       ...(d.format ? { format: d.format } : {}),
       ...(d.columns ? { columns: d.columns } : {}),
       ...(d.label ? { label: d.label } : {}),
@@ -28,4 +38,35 @@ export function datasetSpecOf(loaded: LoadedRecipe, split?: Split): DatasetSpec 
     };
   }
   throw new RecipeError(`dataset.name '${d.name}' is not a built-in; use mnist, moby-dick, sotu, or file with dataset.path`);
+}
+
+/** Where `kennis eval --dataset` points, and the options that go with it. */
+export interface DatasetSourceOptions {
+  split: Split;
+  seqLen?: number;
+  limit?: number;
+  label?: string;
+  splitColumn?: string;
+}
+
+/**
+ * The dataset spec of a built-in name, a data file (.parquet, .arrow, .jsonl), or a recipe
+ * (.yaml: its dataset section), with the given split and options.
+ */
+export function datasetSpecFor(source: string, o: DatasetSourceOptions): DatasetSpec {
+  if (/\.ya?ml$/i.test(source)) {
+    const overrides = [...(o.limit ? [`dataset.limit=${o.limit}`] : []), ...(o.seqLen ? [`dataset.seq_len=${o.seqLen}`] : [])];
+    return datasetSpecOf(loadRecipe(source, overrides), o.split);
+  }
+  const builtin = (BUILTIN_DATASETS as readonly string[]).includes(source);
+  if (!builtin && !existsSync(source)) {
+    throw new DatasetError(`dataset '${source}' is neither a built-in (${BUILTIN_DATASETS.join(', ')}) nor an existing data file (.parquet, .arrow, .jsonl) or recipe (.yaml); pass one of those`);
+  }
+  const section = datasetSchema.parse({
+    name: builtin ? source : 'file', split: o.split,
+    ...(builtin ? {} : { path: source }),
+    ...(o.limit ? { limit: o.limit } : {}), ...(o.seqLen ? { seq_len: o.seqLen } : {}),
+    ...(o.label ? { label: o.label } : {}), ...(o.splitColumn ? { split_column: o.splitColumn } : {}),
+  });
+  return datasetSpecOfSection(section, process.cwd(), o.split);
 }

@@ -56,7 +56,7 @@ function importGraph(): { edges: Edge[]; external: { file: string; spec: string 
     for (const spec of specifiers(readFileSync(file, 'utf8'))) {
       if (!spec.startsWith('.')) { external.push({ file: relative(SRC, file), spec }); continue; }
       const target = resolve(dirname(file), spec);
-      edges.push({ from: relative(SRC, file), to: relative(SRC, target), spec });
+      edges.push({ from: relative(SRC, file), to: relative(SRC, target).replace(/\.js$/, '.ts'), spec });
     }
   }
   return { edges, external };

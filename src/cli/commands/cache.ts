@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { runCommand, type CommonFlags } from '../run.js';
-import { formatBytes } from './precompute.js';
 
 export function registerCache(program: Command): void {
   const cache = program.command('cache').description('inspect, check and merge logit caches');
@@ -10,9 +9,8 @@ export function registerCache(program: Command): void {
     .argument('<dir>', 'cache directory')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (dir: string, flags: CommonFlags) => {
-      const { cacheInfo } = await import('../../cache/index.js');
-      await runCommand(flags, async () => cacheInfo(dir), (i) => Object.entries(i)
-        .map(([k, v]) => `${k.padEnd(24)} ${typeof v === 'number' && /bytes/i.test(k) && !/Per/.test(k) ? formatBytes(v) : typeof v === 'number' ? +v.toFixed(6) : JSON.stringify(v)}`)
+      await runCommand(flags, async (api) => api.cacheInfo(dir), (i, api) => Object.entries(i)
+        .map(([k, v]) => `${k.padEnd(24)} ${typeof v === 'number' && /bytes/i.test(k) && !/Per/.test(k) ? api.formatBytes(v) : typeof v === 'number' ? +v.toFixed(6) : JSON.stringify(v)}`)
         .join('\n'));
     });
   cache
@@ -21,8 +19,7 @@ export function registerCache(program: Command): void {
     .argument('<dir>', 'cache directory')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (dir: string, flags: CommonFlags) => {
-      const { verifyCache } = await import('../../cache/index.js');
-      await runCommand(flags, async () => verifyCache(dir), (r) =>
+      await runCommand(flags, async (api) => api.verifyCache(dir), (r) =>
         r.ok ? `ok: ${r.shardsChecked} shards verified in ${dir}` : `bad: ${r.problems[0]!.file}: ${r.problems[0]!.problem}`);
     });
   cache
@@ -31,10 +28,9 @@ export function registerCache(program: Command): void {
     .argument('<dir>', 'cache directory the workers wrote')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (dir: string, flags: CommonFlags) => {
-      const { mergeCache } = await import('../../precompute/distributed/index.js');
-      await runCommand(flags, async () => mergeCache(dir, { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) }), (s) =>
+      await runCommand(flags, async (api) => api.mergeCache(dir, { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) }), (s, api) =>
         s.alreadyMerged
-          ? `already merged: ${dir} (${s.shards} shards, ${s.rows} rows, ${formatBytes(s.bytes)}), verified`
-          : `merged ${s.workers} workers into ${dir}/manifest.json: ${s.shards} shards, ${s.rows} rows, ${formatBytes(s.bytes)}; every sha256 verified`);
+          ? `already merged: ${dir} (${s.shards} shards, ${s.rows} rows, ${api.formatBytes(s.bytes)}), verified`
+          : `merged ${s.workers} workers into ${dir}/manifest.json: ${s.shards} shards, ${s.rows} rows, ${api.formatBytes(s.bytes)}; every sha256 verified`);
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DistillSummary } from '../../experiment/index.js';
+import type { DistillSummary } from '../../index.js';
 import { runCommand, type CommonFlags } from '../run.js';
 
 export function registerDistill(program: Command): void {
@@ -10,7 +10,7 @@ export function registerDistill(program: Command): void {
     .argument('[overrides...]', 'key.path=value overrides, values parsed as YAML')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (file: string, overrides: string[], flags: CommonFlags) => {
-      await runCommand(flags, async () => (await import('../../experiment/index.js')).distillAndCompare(file, overrides), table);
+      await runCommand(flags, async (api) => api.distillAndCompare(file, overrides), table);
     });
 }
 

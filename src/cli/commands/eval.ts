@@ -1,10 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { BUILTIN_DATASETS } from '../../data/builtin.js';
-import type { DatasetSpec, Split } from '../../data/index.js';
-import { DatasetError } from '../../core/errors/index.js';
-import type { EvalReport } from '../../evaluate/eval/index.js';
-import { runCommand, type CommonFlags } from '../run.js';
-import { formatBytes } from './precompute.js';
+import type { EvalReport, Split } from '../../index.js';
+import { runCommand, type Api, type CommonFlags } from '../run.js';
 
 interface EvalFlags extends CommonFlags {
   dataset: string;
@@ -23,7 +19,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('score ONNX models on a dataset split: accuracy or bits per byte, agreement and KL to the first model, size, latency')
     .argument('<models...>', '.onnx files; the first is the reference (usually the teacher)')
-    .requiredOption('--dataset <name|file>', `built-in (${BUILTIN_DATASETS.join(', ')}), a .parquet/.arrow/.jsonl file, or a recipe .yaml (its dataset section)`)
+    .requiredOption('--dataset <name|file>', `built-in (mnist, moby-dick, sotu), a .parquet/.arrow/.jsonl file, or a recipe .yaml (its dataset section)`)
     .option('--split <split>', 'train, validation, test or all', 'test')
     .option('--seq-len <n>', 'tokens per window (text datasets)', positiveInt)
     .option('--limit <n>', 'only the first n rows of the split', positiveInt)
@@ -34,13 +30,20 @@ export function registerEval(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (models: string[], flags: EvalFlags) => {
-      await runCommand(flags, async () => (await import('../../evaluate/eval/index.js')).evaluateModels(models, {
-        // loaded on demand, like every command's implementation, so the CLI starts fast
-        dataset: await datasetFromFlags(flags), progress: true,
+      await runCommand(flags, async (api) => {
+                const { datasetSpecFor, evaluateModels } = api;
+        const dataset = datasetSpecFor(flags.dataset, {
+          split: flags.split,
+          ...(flags.seqLen ? { seqLen: flags.seqLen } : {}), ...(flags.limit ? { limit: flags.limit } : {}),
+          ...(flags.label ? { label: flags.label } : {}), ...(flags.splitColumn ? { splitColumn: flags.splitColumn } : {}),
+        });
+        return evaluateModels(models, {
+        dataset, progress: true,
         ...(flags.batchSize ? { batchSize: flags.batchSize } : {}),
         ...(flags.repeats ? { repeats: flags.repeats } : {}),
         ...(flags.threads ? { threads: flags.threads } : {}),
-      }), formatReport);
+        });
+      }, formatReport);
     });
 }
 
@@ -50,26 +53,7 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** --dataset as a built-in name, a recipe's dataset section, or a data file. */
-async function datasetFromFlags(f: EvalFlags): Promise<DatasetSpec> {
-  const limit = f.limit ? { limit: f.limit } : {};
-  if (f.dataset === 'mnist') return { name: 'mnist', split: f.split, ...limit };
-  if (f.dataset === 'moby-dick' || f.dataset === 'sotu') {
-    if (!f.seqLen) throw new DatasetError(`dataset '${f.dataset}' needs --seq-len (tokens per window), e.g. --seq-len 128`);
-    return { name: f.dataset, split: f.split, seqLen: f.seqLen, ...limit };
-  }
-  if (/\.ya?ml$/i.test(f.dataset)) {
-    const overrides = [...(f.limit ? [`dataset.limit=${f.limit}`] : []), ...(f.seqLen ? [`dataset.seq_len=${f.seqLen}`] : [])];
-    const { datasetSpecOf, loadRecipe } = await import('../../recipe/index.js');
-    return datasetSpecOf(loadRecipe(f.dataset, overrides), f.split);
-  }
-  return {
-    name: 'file', path: f.dataset, split: f.split, ...limit,
-    ...(f.label ? { label: f.label } : {}), ...(f.splitColumn ? { splitColumn: f.splitColumn } : {}), ...(f.seqLen ? { seqLen: f.seqLen } : {}),
-  };
-}
-
-function formatReport(r: EvalReport): string {
+function formatReport(r: EvalReport, api: Api): string {
   const seq = r.task === 'sequence';
   const metric = (m: EvalReport['models'][number]): string => {
     if (m.accuracy === undefined) return '-';
@@ -78,7 +62,7 @@ function formatReport(r: EvalReport): string {
   };
   const header = ['model', seq ? 'bits' : 'accuracy', 'errors', 'params', 'size', 'ms/sample', 'agreement', 'KL'];
   const rows = r.models.map((m) => [
-    m.model, metric(m), m.errors === undefined ? '-' : String(m.errors), String(m.parameters), formatBytes(m.fileBytes),
+    m.model, metric(m), m.errors === undefined ? '-' : String(m.errors), String(m.parameters), api.formatBytes(m.fileBytes),
     m.latencyMsPerSample.toPrecision(3), m.agreement.toFixed(4), m.klToReference.toExponential(3),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

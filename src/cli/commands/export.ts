@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { runCommand, type CommonFlags } from '../run.js';
-import { formatBytes } from './precompute.js';
 
 export function registerExport(program: Command): void {
   program
@@ -10,7 +9,7 @@ export function registerExport(program: Command): void {
     .option('--out <file>', 'ONNX file to write (default <run>/student.onnx)')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (run: string, flags: CommonFlags & { out?: string }) => {
-      await runCommand(flags, async () => (await import('../../evaluate/export/index.js')).exportRun(run, flags.out), (s) =>
-        `exported ${s.parameters} parameters to ${s.file} (${formatBytes(s.bytes)}); onnxruntime matches tfjs within ${s.maxAbsDiff.toExponential(1)}`);
+      await runCommand(flags, async (api) => api.exportRun(run, flags.out), (s, api) =>
+        `exported ${s.parameters} parameters to ${s.file} (${api.formatBytes(s.bytes)}); onnxruntime matches tfjs within ${s.maxAbsDiff.toExponential(1)}`);
     });
 }

@@ -11,11 +11,9 @@ export function registerTrain(program: Command): void {
     .option('--overwrite', 'replace an earlier run in output.dir')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (file: string, overrides: string[], flags: CommonFlags & { resume?: boolean; overwrite?: boolean }) => {
-      await runCommand(flags, async () => {
-        // loaded on demand: a bad recipe is reported without loading TensorFlow.js
-        const { loadRecipe } = await import('../../recipe/index.js');
+      await runCommand(flags, async (api) => {
+                const { loadRecipe, train } = api;
         const loaded = loadRecipe(file, overrides);
-        const { train } = await import('../../train/index.js');
         return train(loaded, { progress: true, resume: flags.resume ?? false, overwrite: flags.overwrite ?? false });
       }, (s) => {
         const e = s.finalEval;
