@@ -37,7 +37,7 @@ function storedInt8(graph: GraphProto, weight: string, K: number, N: number): { 
   const scale = init.get(name('scale'))!;
   assert.equal(wq.length, K * N);
   assert.equal(scale.length, N, 'one scale per output column');
-  assert.ok([...(init.get(name('zero_point')) ?? [])].every((z) => z === 0), 'symmetric: zero points are 0');
+  assert.ok(Array.from(init.get(name('zero_point')) ?? []).every((z) => z === 0), 'symmetric: zero points are 0');
   return { wq, deq: Float64Array.from(wq, (q, i) => q * scale[i % N]!) };
 }
 
