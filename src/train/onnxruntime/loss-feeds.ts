@@ -3,7 +3,7 @@ import type { PlainTensor } from '../../core/runtime/index.js';
 import type { NumericArray } from '../../core/util/arrow.js';
 import { fromFloat16Bits } from '../../core/util/float16.js';
 import type { Manifest } from '../../cache/index.js';
-import { TAIL_NOISE_ULPS, type TopkTail } from '../losses/index.js';
+import { TAIL_NOISE_ULPS } from '../losses/index.js';
 import type { LoaderBatch } from '../loader/index.js';
 import type { LossGraphSpec } from './loss-graph.js';
 
