@@ -8,3 +8,4 @@ export * from './ops.js';
 export * from './layers.js';
 export * from './transformer.js';
 export * from './inspect.js';
+export * from './grad/index.js';

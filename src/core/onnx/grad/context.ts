@@ -1,0 +1,171 @@
+import { TrainError } from '../../errors/index.js';
+import { attr } from '../attributes.js';
+import type { GraphBuilder } from '../builder.js';
+import { tensorFromArray } from '../tensor.js';
+import { DataType, type NodeProto } from '../types.js';
+import { nodeAttr, type GraphFacts } from './facts.js';
+
+/** A float tensor (float32, or float64 for DataType.DOUBLE) of a dynamic shape filled with `value`. */
+export function filledTensor(g: GraphBuilder, shape: string, value: number, floatType: number, name?: string): string {
+  const data = floatType === DataType.DOUBLE ? Float64Array.of(value) : Float32Array.of(value);
+  return g.op('ConstantOfShape', [shape], { value: attr.tensor(tensorFromArray('value', data, [1])) }, { name });
+}
+
+/** Everything a gradient rule sees of one forward node. */
+export class GradContext {
+  constructor(
+    /** Appends backward nodes to the graph. */
+    readonly g: GraphBuilder,
+    /** What the graph declares about its values (ranks, dims, constants). */
+    readonly facts: GraphFacts,
+    /** The forward node being differentiated. */
+    readonly node: NodeProto,
+    /** Gradients of the node's outputs (undefined: that output does not reach the loss). */
+    readonly dys: readonly (string | undefined)[],
+    private readonly wanted: (name: string) => boolean,
+    /** ONNX DataType code of the float values being differentiated. */
+    readonly floatType: number,
+  ) {}
+
+  /** Gradient of output 0; a node reached only through another output has no rule. */
+  get dy(): string {
+    const d = this.dys[0];
+    if (d === undefined) throw this.error(`only its first output is differentiated, but output '${this.node.output?.findIndex((_, i) => this.dys[i] !== undefined)}' reaches the loss`);
+    return d;
+  }
+
+  /** Name of input i ('' when absent). */
+  x(i: number): string {
+    return this.node.input?.[i] ?? '';
+  }
+
+  /** Name of output i. */
+  y(i = 0): string {
+    return this.node.output?.[i] ?? '';
+  }
+
+  /** True if the gradient of input i is needed (the input lies on a path from a wrt value to the loss). */
+  needs(i: number): boolean {
+    const name = this.x(i);
+    return name !== '' && this.wanted(name);
+  }
+
+  /** Attribute value with a default. */
+  attr(name: string, fallback: number): number;
+  attr<T>(name: string, fallback: T): T;
+  attr<T>(name: string, fallback: T): T {
+    return (nodeAttr(this.node, name) as T | undefined) ?? fallback;
+  }
+
+  /** A TrainError naming this node. */
+  error(why: string): TrainError {
+    return new TrainError(`op '${this.node.opType}' (node '${this.node.name ?? ''}') ${why}`);
+  }
+
+  op(opType: string, inputs: readonly string[], attrs: Parameters<GraphBuilder['op']>[2] = {}): string {
+    return this.g.op(opType, inputs, attrs);
+  }
+
+  /** A 0-D constant of the differentiated float type. */
+  scalar(value: number): string {
+    return this.floatType === DataType.DOUBLE ? this.g.scalar(value, 'float64') : this.g.scalar(value);
+  }
+
+  /** int64 1-D constant. */
+  ints(values: readonly number[]): string {
+    return this.g.int64s(values);
+  }
+
+  /** Casts an int64/bool value to the differentiated float type. */
+  toFloat(x: string): string {
+    return this.op('Cast', [x], { to: this.floatType });
+  }
+
+  /** A float tensor of x's shape filled with `value`. */
+  filledLike(x: string, value: number): string {
+    return this.filled(this.op('Shape', [x]), value);
+  }
+
+  /** A float tensor of a (dynamic) shape filled with `value`. */
+  filled(shape: string, value: number): string {
+    return filledTensor(this.g, shape, value, this.floatType);
+  }
+
+  /** dims(x)[from:to] as an int64 1-D tensor (to undefined: to the end). */
+  dimsOf(x: string, from: number, to?: number): string {
+    const inputs = [this.op('Shape', [x]), this.ints([from])];
+    if (to !== undefined) inputs.push(this.ints([to]));
+    else inputs.push(this.ints([Number.MAX_SAFE_INTEGER]));
+    return this.op('Slice', inputs);
+  }
+
+  /**
+   * Reshape; a Reshape of a Reshape output reads the first one's input instead (the same values,
+   * and onnxruntime 1.30's fusion of consecutive Reshapes fails on Shape-computed shapes).
+   */
+  reshape(x: string, shape: string): string {
+    const producer = this.facts.producer(x);
+    if (producer?.opType === 'Reshape' && !producer.domain) x = producer.input![0]!;
+    return this.op('Reshape', [x, shape]);
+  }
+
+  /** Reshapes a gradient back to x's (dynamic) shape. */
+  reshapeLike(grad: string, x: string): string {
+    return this.reshape(grad, this.op('Shape', [x]));
+  }
+
+  /** ReduceSum over constant axes (opset >= 13 form). */
+  reduceSum(x: string, axes: readonly number[] | string, keepdims: boolean): string {
+    return this.op('ReduceSum', [x, typeof axes === 'string' ? axes : this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
+
+  /** Swaps the last two axes (Transpose when the rank is known, else Einsum with an ellipsis). */
+  transposeLast2(x: string): string {
+    const r = this.facts.rank(x);
+    if (r === undefined) return this.op('Einsum', [x], { equation: '...ij->...ji' });
+    const perm = Array.from({ length: r }, (_, i) => i);
+    [perm[r - 2], perm[r - 1]] = [r - 1, r - 2];
+    return this.op('Transpose', [x], { perm });
+  }
+
+  /**
+   * Sums a gradient of a broadcast result (shaped like `result`) back to the shape of the input
+   * `x`. With x's dims all static and the result's rank known, the reduced axes are constants;
+   * otherwise they are computed in the graph from Shape(x) and Shape(grad), so dynamic dims
+   * (a batch dim) work with no shape information at all.
+   */
+  reduceTo(grad: string, x: string, result: string): string {
+    const f = this.facts;
+    const xd = f.staticDims(x);
+    const yr = f.rank(result);
+    if (xd && yr !== undefined && yr >= xd.length) {
+      const lead = yr - xd.length;
+      const axes = [...Array.from({ length: lead }, (_, i) => i), ...xd.flatMap((d, i) => (d === 1 ? [lead + i] : []))];
+      if (axes.length === 0) return grad;
+      const summed = this.reduceSum(grad, axes, true);
+      return lead > 0 ? this.reshape(summed, this.ints(xd)) : summed;
+    }
+    const xdims = f.dims(x), ydims = f.dims(result);
+    if (xdims && ydims && xdims.length === ydims.length && xdims.every((d, i) => d !== undefined && d === ydims[i])) return grad;
+    const sx = this.op('Shape', [x]);
+    const xr = f.rank(x);
+    let padded = sx;
+    if (xr !== undefined && yr !== undefined) {
+      if (yr > xr) padded = this.op('Concat', [this.ints(Array(yr - xr).fill(1)), sx], { axis: 0 });
+    } else {
+      const extra = this.op('Sub', [this.op('Size', [this.op('Shape', [grad])]), this.op('Size', [sx])]);
+      const ones = this.op('ConstantOfShape', [this.op('Reshape', [extra, this.ints([1])])], {
+        value: attr.tensor(tensorFromArray('value', BigInt64Array.of(1n), [1])),
+      });
+      padded = this.op('Concat', [ones, sx], { axis: 0 });
+    }
+    // size-1 axes of x (after left-padding its shape to the result's rank) are the broadcast ones;
+    // summing an axis that is 1 in both is a no-op
+    const axes = this.op('Reshape', [this.op('NonZero', [this.op('Equal', [padded, this.g.scalar(1, 'int64')])]), this.ints([-1])]);
+    const summed = this.op('ReduceSum', [grad, axes], { keepdims: 1, noop_with_empty_axes: 1 });
+    return this.reshape(summed, sx);
+  }
+}
+
+/** A gradient rule: the gradients of the node's inputs, by input index (undefined: none). */
+export type GradientRule = (c: GradContext) => (string | undefined)[];

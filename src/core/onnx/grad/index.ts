@@ -1,0 +1,1 @@
+export { appendGradients, GRADIENT_RULES, type GradientOptions } from './gradients.js';

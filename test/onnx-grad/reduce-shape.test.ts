@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import { reduce, type ReduceOp } from '../../src/core/onnx/index.js';
+import { Rng } from '../../src/core/util/index.js';
+import { checkGradients, projectedLoss, projFeed, randn, type Feed } from './harness.js';
+
+const rng = new Rng(5);
+const ints = (...v: number[]): Feed => ({ data: BigInt64Array.from(v.map(BigInt)), dims: [v.length] });
+
+test('reductions over constant axes, keepdims 0 and 1, at opset 17 (axes attribute) and 18 (axes input)', async () => {
+  const ops: ReduceOp[] = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceLogSumExp'];
+  for (const opset of [17, 18]) for (const op of ops) for (const [axes, keep, out] of [[[1], true, [2, 1, 4]], [[-1], false, [2, 3]], [[0, 2], false, [3]]] as [number[], boolean, number[]][]) {
+    await checkGradients({
+      opset,
+      build: (g) => projectedLoss(g, reduce(g, op, g.input('x', 'float32', [2, 3, 4]), axes, keep), out),
+      feeds: { x: randn(rng, [2, 3, 4]), ...projFeed(rng, out) },
+      wrt: ['x'],
+    });
+  }
+});
+
+test('ReduceSum over all axes, over axes fed at run time, and with noop_with_empty_axes', async () => {
+  await checkGradients({
+    build: (g) => g.op('Mul', [g.op('ReduceSum', [g.op('Tanh', [g.input('x', 'float32', [2, 3])])], { keepdims: 0 }), g.scalar(1.5)]),
+    feeds: { x: randn(rng, [2, 3]) },
+    wrt: ['x'],
+  });
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('ReduceSum', [g.input('x', 'float32', [2, 3, 4]), g.input('axes', 'int64', [1])], { keepdims: 0 }), [2, 4]),
+    feeds: { x: randn(rng, [2, 3, 4]), axes: ints(1), ...projFeed(rng, [2, 4]) },
+    wrt: ['x'],
+  });
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('ReduceSum', [g.input('x', 'float32', [2, 3])], { keepdims: 0, noop_with_empty_axes: 1 }), [2, 3]),
+    feeds: { x: randn(rng, [2, 3]), ...projFeed(rng, [2, 3]) },
+    wrt: ['x'],
+  });
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('ReduceSumSquare', [g.input('x', 'float32', [2, 3])], { axes: [1], keepdims: 1 }), [2, 1]),
+    feeds: { x: randn(rng, [2, 3]), ...projFeed(rng, [2, 1]) },
+    wrt: ['x'],
+  });
+});
+
+/** A shape op applied to x [2, 3, 4], followed by Tanh so the gradient is not just the projection. */
+async function shapeOp(build: (g: Parameters<Parameters<typeof checkGradients>[0]['build']>[0], x: string) => string, out: number[], extra: Record<string, Feed> = {}): Promise<void> {
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('Tanh', [build(g, g.input('x', 'float32', [2, 3, 4]))]), out),
+    feeds: { x: randn(rng, [2, 3, 4]), ...projFeed(rng, out), ...extra },
+    wrt: ['x'],
+  });
+}
+
+test('shape ops: Reshape, Flatten, Transpose, Unsqueeze, Squeeze, Expand', async () => {
+  await shapeOp((g, x) => g.op('Reshape', [x, g.int64s([4, 0, -1])]), [4, 3, 2]);
+  await shapeOp((g, x) => g.op('Flatten', [x], { axis: 2 }), [6, 4]);
+  await shapeOp((g, x) => g.op('Transpose', [x], { perm: [2, 0, 1] }), [4, 2, 3]);
+  await shapeOp((g, x) => g.op('Transpose', [x]), [4, 3, 2]);
+  await shapeOp((g, x) => g.op('Unsqueeze', [x, g.int64s([0, -1])]), [1, 2, 3, 4, 1]);
+  await shapeOp((g, x) => g.op('Squeeze', [g.op('Unsqueeze', [x, g.int64s([1])]), g.int64s([1])]), [2, 3, 4]);
+  await shapeOp((g, x) => g.op('Expand', [g.op('Unsqueeze', [x, g.int64s([1])]), g.int64s([2, 5, 3, 4])]), [2, 5, 3, 4]);
+  await shapeOp((g, x) => g.op('Expand', [x, g.input('shape', 'int64', [4])]), [3, 2, 3, 4], { shape: ints(3, 1, 1, 1) });
+});
+
+test('Concat, Split and Slice (negative bounds, steps, omitted axes)', async () => {
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('Tanh', [g.op('Concat', [g.input('a', 'float32', [2, 3]), g.input('b', 'float32', [2, 1]), g.input('c', 'float32', [2, 2])], { axis: -1 })]), [2, 6]),
+    feeds: { a: randn(rng, [2, 3]), b: randn(rng, [2, 1]), c: randn(rng, [2, 2]), ...projFeed(rng, [2, 6]) },
+    wrt: ['a', 'c'],
+  });
+  await shapeOp((g, x) => {
+    const [p, q] = g.node('Split', [x, g.int64s([1, 3])], 2, { axis: 2 });
+    return g.op('Mul', [p!, g.op('ReduceSum', [q!, g.int64s([2])], { keepdims: 1 })]);
+  }, [2, 3, 1]);
+  await shapeOp((g, x) => g.node('Split', [x, g.int64s([1, 3])], 2, { axis: 2 })[1]!, [2, 3, 3]);
+  await shapeOp((g, x) => g.op('Slice', [x, g.int64s([1, -3]), g.int64s([100, -1]), g.int64s([1, 2])]), [2, 2, 2]);
+  await shapeOp((g, x) => g.op('Slice', [x, g.int64s([-1, 0]), g.int64s([-100, 4]), g.int64s([2, 0]), g.int64s([-2, 1])]), [2, 3, 2]);
+  await shapeOp((g, x) => g.op('Slice', [x, g.int64s([0, 1, 0]), g.int64s([2, 3, 3])]), [2, 2, 3]);
+});
+
+test('Gather: embedding rows with repeated ids add up; other axes; indices get no gradient', async () => {
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('Gather', [g.input('table', 'float32', [5, 3]), g.input('ids', 'int64', [2, 4])], { axis: 0 }), [2, 4, 3]),
+    feeds: { table: randn(rng, [5, 3]), ids: { data: BigInt64Array.from([0, 3, 3, 1, 4, 3, 0, 0].map(BigInt)), dims: [2, 4] }, ...projFeed(rng, [2, 4, 3]) },
+    wrt: ['table'],
+  });
+  await shapeOp((g, x) => g.op('Gather', [x, g.input('ids', 'int64', [3])], { axis: 2 }), [2, 3, 3], { ids: ints(3, 0, 3) });
+  await shapeOp((g, x) => g.op('Gather', [x, g.input('ids', 'int64', [])], { axis: -2 }), [2, 4], { ids: { data: BigInt64Array.of(1n), dims: [] } });
+});
