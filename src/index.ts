@@ -47,8 +47,8 @@ export { distillAndCompare } from './experiment/index.js';
 export type { DistillSummary, EvalRow } from './experiment/index.js';
 
 // after training: export, evaluation, report
-export { exportRun, exportStudentToOnnx, checkExport } from './evaluate/export/index.js';
-export type { ExportSummary, ExportRunOptions, ExportOptions } from './evaluate/export/index.js';
+export { exportRun, exportStudentToOnnx, checkExport, quantizeModel } from './evaluate/export/index.js';
+export type { ExportSummary, ExportRunOptions, ExportOptions, QuantizedSummary, QuantizeMode, QuantizeOptions, QuantizeResult } from './evaluate/export/index.js';
 export { evaluateModels } from './evaluate/eval/index.js';
 export type { EvalOptions, EvalReport, ModelEval } from './evaluate/eval/index.js';
 export { writeReport, renderReportHtml } from './evaluate/report/index.js';

@@ -1,12 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { quantizeModel, type Int8Format } from '../../src/evaluate/export/quantize.js';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportRun, quantizeModel, type Int8Format } from '../../src/evaluate/export/index.js';
+import { saveStudent } from '../../src/train/index.js';
+import type { MlpSpec } from '../../src/train/students/index.js';
+import { use } from '../nn/helpers.js';
 import { KennisError } from '../../src/core/errors/index.js';
 import { DataType, GraphBuilder, attr, decodeModel, tensorToArray, type GraphProto } from '../../src/core/onnx/index.js';
 import { Rng, float16Bits, float16Value } from '../../src/core/util/index.js';
 import { allRows, run } from '../eval/reference.js';
-import { ort } from './helpers.js';
+import { ort, randomWeights } from './helpers.js';
 
 const TEACHER = 'data/teachers/mnist-mlp-1200.onnx';
 
@@ -182,4 +187,44 @@ test('bad input: a model with no quantizable weights is one KennisError naming t
   g.output('y', 'float32', ['N', 3], g.op('Relu', [g.op('MatMul', [x, w])]));
   assert.throws(() => quantizeModel(g.toBytes(), 'int8'), (e: Error) => e instanceof KennisError && /no quantizable weights.*--quantize float16/.test(e.message) && !e.message.includes('\n'));
   assert.throws(() => quantizeModel(g.toBytes(), 'float16'), (e: Error) => e instanceof KennisError && /no float32 initializer/.test(e.message));
+});
+
+test('exportRun --quantize int8: writes fp32 and int8 students, compared on the test split', async () => {
+  await use('cpu');
+  const dir = mkdtempSync(join(tmpdir(), 'kennis-quantize-'));
+  const spec: MlpSpec = { arch: 'mlp', inputs: 784, hidden: [64], activation: 'relu', dropout: 0, classes: 10 };
+  saveStudent(join(dir, 'student'), spec, 'image', randomWeights(spec, 5));
+  const dataset = { name: 'mnist', split: 'test', limit: 200 } as const;
+  const s = await exportRun(dir, undefined, { quantize: 'int8', dataset });
+  const q = s.quantized!;
+  assert.equal(s.file, join(dir, 'student.onnx'));
+  assert.equal(q.file, join(dir, 'student-int8.onnx'));
+  assert.equal(q.bytes, statSync(q.file).size);
+  assert.equal(q.sizeRatio, s.bytes / q.bytes);
+  assert.ok(q.sizeRatio > 3.5, `int8 is ${q.sizeRatio}x smaller`);
+  assert.equal(q.weights, 2);
+  assert.deepEqual([q.dataset, q.split, q.rows], ['mnist', 'test', 200]);
+  // the summary's figures, recomputed from direct runs of the two files
+  const { rows: n, columns } = await allRows(dataset);
+  const image = Float32Array.from(columns.image!);
+  const feeds = () => ({ image: new ort.Tensor('float32', image, [n, 784]) });
+  const [a, b] = [await run(new Uint8Array(readFileSync(s.file)), feeds()), await run(new Uint8Array(readFileSync(q.file)), feeds())];
+  let maxDiff = 0;
+  let agree = 0;
+  for (let r = 0; r < n; r++) {
+    const row = (v: Float32Array) => Array.from(v.subarray(r * 10, r * 10 + 10));
+    const [ra, rb] = [row(a), row(b)];
+    if (ra.indexOf(Math.max(...ra)) === rb.indexOf(Math.max(...rb))) agree++;
+    for (let c = 0; c < 10; c++) maxDiff = Math.max(maxDiff, Math.abs(ra[c]! - rb[c]!));
+  }
+  assert.equal(q.agreement, agree / n);
+  assert.ok(Math.abs(q.maxAbsLogitDiff - maxDiff) <= 1e-6 * Math.max(1, maxDiff), `${q.maxAbsLogitDiff} vs ${maxDiff}`);
+  assert.ok(q.maxAbsLogitDiff > 0, 'int8 changes the logits');
+});
+
+test('exportRun --quantize without the run recipe or a dataset: one error naming the fix', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kennis-quantize-'));
+  const spec: MlpSpec = { arch: 'mlp', inputs: 4, hidden: [], activation: 'relu', dropout: 0, classes: 3 };
+  saveStudent(join(dir, 'student'), spec, 'image', randomWeights(spec, 1));
+  await assert.rejects(exportRun(dir, undefined, { quantize: 'int8' }), (e: Error) => e instanceof KennisError && /has no recipe\.yaml.*kennis train/.test(e.message));
 });

@@ -17,6 +17,7 @@ export class Tally {
   private nll = 0;
   private agree = 0;
   private kl = 0;
+  private maxDiff = 0;
   private readonly confusion: Float64Array | undefined;
 
   /** `classes` = V; a confusion matrix is kept for classification only. */
@@ -43,6 +44,7 @@ export class Tally {
     if (ref) {
       for (let p = 0; p < P; p++) if (stats.argmax[p] === ref.stats.argmax[p]) this.agree++;
       this.kl += klSum(ref.logits, ref.stats, logits, stats, V);
+      for (let i = 0; i < P * V; i++) this.maxDiff = Math.max(this.maxDiff, Math.abs(logits[i]! - ref.logits[i]!));
     } else {
       // the reference against itself: agreement 1 and KL 0 by definition
       this.agree += P;
@@ -56,9 +58,9 @@ export class Tally {
   }
 
   /** The accumulated metrics. */
-  result(): Pick<ModelEval, 'accuracy' | 'errors' | 'crossEntropy' | 'bitsPerToken' | 'bitsPerByte' | 'perplexity' | 'perClassErrors' | 'confusion' | 'agreement' | 'klToReference'> {
+  result(): Pick<ModelEval, 'accuracy' | 'errors' | 'crossEntropy' | 'bitsPerToken' | 'bitsPerByte' | 'perplexity' | 'perClassErrors' | 'confusion' | 'agreement' | 'klToReference' | 'maxAbsLogitDiff'> {
     const n = this.positions;
-    const out: ReturnType<Tally['result']> = { agreement: this.agree / n, klToReference: this.kl / n };
+    const out: ReturnType<Tally['result']> = { agreement: this.agree / n, klToReference: this.kl / n, maxAbsLogitDiff: this.maxDiff };
     if (!this.labelled) return out;
     const ce = this.nll / n;
     Object.assign(out, { accuracy: this.correct / n, errors: n - this.correct, crossEntropy: ce });

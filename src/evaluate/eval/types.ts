@@ -48,6 +48,8 @@ export interface ModelEval {
   agreement: number;
   /** Mean KL(reference || this) at T=1 in nats. */
   klToReference: number;
+  /** Largest |logit - reference logit| over all positions and classes (a quantized model against its float original). */
+  maxAbsLogitDiff: number;
   /** Median wall-clock of session.run over the latency batch, divided by its rows, in milliseconds. */
   latencyMsPerSample: number;
 }

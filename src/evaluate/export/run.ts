@@ -1,9 +1,14 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { KennisError } from '../../core/errors/index.js';
+import type { DatasetSpec, Split } from '../../data/index.js';
+import { datasetSpecOf, loadRecipe } from '../../recipe/index.js';
 import { loadStudent } from '../../train/index.js';
 import { writeFileAtomic } from '../../core/util/index.js';
+import { evaluateModels } from '../eval/index.js';
 import { checkExport } from './check.js';
 import { exportStudentToOnnx } from './export.js';
+import { quantizeModel, type QuantizeMode } from './quantize.js';
 
 /** What exportRun wrote. */
 export interface ExportSummary {
@@ -15,26 +20,89 @@ export interface ExportSummary {
   parameters: number;
   /** Largest |onnxruntime - tfjs| logit difference on the check inputs. */
   maxAbsDiff: number;
+  /** With `quantize`: the quantized model and how it compares with the fp32 one (`file`) on the test split. */
+  quantized?: QuantizedSummary;
+}
+
+/** The quantized student exportRun wrote, checked against the fp32 student. */
+export interface QuantizedSummary {
+  /** int8 or float16. */
+  mode: QuantizeMode;
+  /** The .onnx file written. */
+  file: string;
+  /** Its size in bytes. */
+  bytes: number;
+  /** fp32 bytes / these bytes. */
+  sizeRatio: number;
+  /** Weight tensors stored in lower precision. */
+  weights: number;
+  /** Dataset and split of the comparison, and its rows. */
+  dataset: string;
+  split: Split;
+  rows: number;
+  /** Fraction of rows (positions) whose top-1 equals the fp32 student's. */
+  agreement: number;
+  /** Largest |quantized - fp32| logit. */
+  maxAbsLogitDiff: number;
+  /** Mean KL(fp32 || quantized) in nats. */
+  klToFp32: number;
+  /** Top-1 accuracy of the fp32 and the quantized student when the split has labels. */
+  fp32Accuracy?: number;
+  accuracy?: number;
 }
 
 /** Options of exportRun. */
 export interface ExportRunOptions {
   /** Allowed logit difference, relative to max(1, |logit|) (default 1e-4). */
   tolerance?: number;
+  /** Also write the student with int8 or float16 weights (default file `<run>/student-<mode>.onnx`, or `outFile`; the fp32 student then goes to `<run>/student.onnx`). */
+  quantize?: QuantizeMode;
+  /** Dataset the quantized student is compared on (default: the run's recipe.yaml dataset, test split). */
+  dataset?: DatasetSpec;
 }
 
 /**
  * Exports the student a `kennis train` run saved in `runDir/student` to ONNX (default
  * `runDir/student.onnx`), after checking onnxruntime's logits against the tfjs student's on
- * deterministic inputs; a mismatch is a KennisError and nothing is written.
+ * deterministic inputs; a mismatch is a KennisError and nothing is written. With `quantize`, the
+ * fp32 student is also rewritten with int8 or float16 weights (quantizeModel) and compared with
+ * the fp32 one in onnxruntime on the test split of the run's dataset.
  */
 export async function exportRun(runDir: string, outFile?: string, opts: ExportRunOptions = {}): Promise<ExportSummary> {
   const { spec, inputColumn, weights } = loadStudent(join(runDir, 'student'));
   const bytes = exportStudentToOnnx(spec, weights, { inputName: inputColumn });
   const check = await checkExport(spec, weights, bytes, { inputName: inputColumn, ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}) });
-  const file = resolve(outFile ?? join(runDir, 'student.onnx'));
+  const dataset = opts.quantize ? opts.dataset ?? runTestSplit(runDir) : undefined;
+  const file = resolve(opts.quantize || !outFile ? join(runDir, 'student.onnx') : outFile);
+  await writeModel(file, bytes);
+  const parameters = Object.values(weights).reduce((n, w) => n + w.data.length, 0);
+  const summary: ExportSummary = { file, bytes: bytes.length, parameters, maxAbsDiff: check.maxAbsDiff };
+  if (opts.quantize) {
+    const quantized = quantizeModel(bytes, opts.quantize);
+    const qFile = resolve(outFile ?? join(runDir, `student-${opts.quantize}.onnx`));
+    await writeModel(qFile, quantized.bytes);
+    const report = await evaluateModels([file, qFile], { dataset: dataset!, repeats: 1, latencyBatch: 1 });
+    const [fp32, q] = report.models as [typeof report.models[0], typeof report.models[0]];
+    summary.quantized = {
+      mode: opts.quantize, file: qFile, bytes: quantized.bytes.length, sizeRatio: bytes.length / quantized.bytes.length,
+      weights: quantized.weights.length, dataset: report.dataset, split: report.split, rows: report.rows,
+      agreement: q.agreement, maxAbsLogitDiff: q.maxAbsLogitDiff, klToFp32: q.klToReference,
+      ...(fp32.accuracy !== undefined ? { fp32Accuracy: fp32.accuracy } : {}), ...(q.accuracy !== undefined ? { accuracy: q.accuracy } : {}),
+    };
+  }
+  return summary;
+}
+
+async function writeModel(file: string, bytes: Uint8Array): Promise<void> {
   mkdirSync(dirname(file), { recursive: true });
   await writeFileAtomic(file, bytes);
-  const parameters = Object.values(weights).reduce((n, w) => n + w.data.length, 0);
-  return { file, bytes: bytes.length, parameters, maxAbsDiff: check.maxAbsDiff };
+}
+
+/** The test split of the dataset the run was trained on, from the recipe.yaml kennis train saved. */
+function runTestSplit(runDir: string): DatasetSpec {
+  const recipe = join(runDir, 'recipe.yaml');
+  if (!existsSync(recipe)) {
+    throw new KennisError(`run ${runDir} has no recipe.yaml, so --quantize cannot find the test split to check the quantized student on; export a run written by kennis train`);
+  }
+  return datasetSpecOf(loadRecipe(recipe), 'test');
 }
