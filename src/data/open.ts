@@ -4,6 +4,7 @@ import type { Dataset, Split } from './dataset.js';
 import { openFileDataset, type FileDatasetOptions } from './file.js';
 import { openMnist } from './mnist.js';
 import { openTextWindows } from './text-windows.js';
+import { openTokenizedText, type TokenizeOptions } from './token-windows.js';
 
 import { BUILTIN_DATASETS } from './builtin.js';
 
@@ -31,12 +32,21 @@ export interface TextSpec {
   stride?: number;
   /** Keep only the first n windows of the split. */
   limit?: number;
+  /** Tokenize with a Hugging Face tokenizer instead of reading bytes. */
+  tokenize?: TokenizeOptions;
 }
 
 /** A Parquet, Arrow IPC or JSONL file. */
 export interface FileSpec extends FileDatasetOptions {
   /** Dataset name. */
   name: 'file';
+  /**
+   * Tokenize a text corpus instead of reading numeric columns: `path` is a .txt file, a
+   * directory of .txt files, or a JSONL/Parquet/Arrow file with a text column.
+   */
+  tokenize?: TokenizeOptions;
+  /** With `tokenize`: the column holding each document's text; default `text`. */
+  textColumn?: string;
 }
 
 /** What `openDataset` opens, discriminated by `name`. */
@@ -52,8 +62,16 @@ export async function openDataset(spec: DatasetSpec): Promise<Dataset> {
     case 'moby-dick':
     case 'sotu':
       checkSplit(spec.split, spec.name);
+      if (spec.tokenize) return openTokenizedText({ kind: 'builtin', name: spec.name }, { ...spec.tokenize, ...spec });
       return openTextWindows(spec.name, spec);
     case 'file':
+      if (spec.tokenize) {
+        const split = spec.split ?? 'all';
+        checkSplit(split, `text dataset '${spec.path}'`);
+        const source = { kind: 'file' as const, path: spec.path, ...(spec.format ? { format: spec.format } : {}), ...(spec.textColumn ? { textColumn: spec.textColumn } : {}), ...(spec.splitColumn ? { splitColumn: spec.splitColumn } : {}) };
+        if (spec.seqLen === undefined) throw new DatasetError(`text dataset '${spec.path}' needs seq_len (tokens per row); set dataset.seq_len`);
+        return openTokenizedText(source, { ...spec.tokenize, split, seqLen: spec.seqLen, ...(spec.limit ? { limit: spec.limit } : {}) });
+      }
       return openFileDataset(spec);
     default:
       throw new DatasetError(`unknown dataset '${String(name)}'; use one of ${BUILTIN_DATASETS.join(', ')}, or 'file' with a path`);

@@ -30,6 +30,7 @@ export function windowCount(bytes: number, seqLen: number, stride: number): numb
 class TextWindowDataset implements Dataset {
   readonly labelColumn = 'labels';
   readonly numClasses = BYTE_VOCAB;
+  readonly tokenizer = { name: 'bytes', vocabSize: BYTE_VOCAB };
   readonly schema: Schema;
 
   constructor(
