@@ -17,10 +17,10 @@ import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
 import { coresPerProcess } from '../src/train/backend/index.js';
 import { readManifest, type CacheInfo, type Manifest } from '../src/cache/index.js';
-import type { EvalReport, ModelEval } from '../src/evaluate/eval/index.js';
+import type { ModelEval } from '../src/evaluate/eval/index.js';
 import { readRun, runStage } from '../src/experiment/index.js';
 import type { PrecomputeSummary } from '../src/precompute/index.js';
-import { loadRecipe } from '../src/recipe/index.js';
+import { datasetSpecFor, loadRecipe } from '../src/recipe/index.js';
 import { writeReport, type ReportModel } from '../src/evaluate/report/index.js';
 import type { TrainSummary } from '../src/train/index.js';
 
@@ -68,9 +68,9 @@ function targetBytesPerToken(m: Manifest): number {
 // 1. the teacher runs once per target kind and split; training never loads it
 const caches: Record<string, { summary: PrecomputeSummary; info: CacheInfo; targetBytes: number }> = {};
 for (const [kind, recipe] of [['topk', args.topk!], ['sampled', args.sampled!]] as const) {
-  const summary = await runStage<PrecomputeSummary>(`precompute ${kind}`, ['precompute', recipe, ...common]);
-  await runStage<PrecomputeSummary>(`precompute ${kind} validation`, ['precompute', recipe, ...common, 'dataset.split=validation']);
-  const info = await runStage<CacheInfo>(`cache info ${kind}`, ['cache', 'info', summary.cacheDir]);
+  const summary = await runStage(`precompute ${kind}`, { stage: 'precompute', recipe, overrides: common });
+  await runStage(`precompute ${kind} validation`, { stage: 'precompute', recipe, overrides: [...common, 'dataset.split=validation'] });
+  const info = await runStage(`cache info ${kind}`, { stage: 'cache-info', dir: summary.cacheDir });
   caches[kind] = { summary, info, targetBytes: targetBytesPerToken(await readManifest(summary.cacheDir)) };
   log(`${kind} cache: ${summary.rows} rows, ${info.bytesPerToken!.toFixed(1)} bytes/token on disk, ${caches[kind]!.targetBytes} bytes/token of raw targets ` +
     `(full float32 logits: ${info.fullFloat32BytesPerRow / info.seqLen!}); teacher next-byte accuracy ${info.teacherAccuracy?.toFixed(4)}`);
@@ -89,8 +89,8 @@ const trained: Trained[] = await Promise.all(VARIANTS.flatMap((variant) => seeds
   if (args.reuse && existsSync(join(dir, 'summary.json')) && existsSync(onnx)) {
     return { variant, seed, dir, onnx, summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as TrainSummary };
   }
-  const summary = await runStage<TrainSummary>(label, ['train', variant.recipe, threads, ...common, ...variant.overrides, `student.seed=${seed}`, `train.seed=${seed}`, `output.dir=${dir}`, '--overwrite']);
-  await runStage(`export ${label}`, ['export', dir]);
+  const summary = await runStage(label, { stage: 'train', recipe: variant.recipe, overrides: [threads, ...common, ...variant.overrides, `student.seed=${seed}`, `train.seed=${seed}`, `output.dir=${dir}`], overwrite: true });
+  await runStage(`export ${label}`, { stage: 'export', run: dir });
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   log(`${label}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s, validation ${summary.finalEval?.bits_per_byte?.toFixed(4)} bits/byte`);
   return { variant, seed, dir, onnx, summary };
@@ -100,10 +100,10 @@ const trained: Trained[] = await Promise.all(VARIANTS.flatMap((variant) => seeds
 const loaded = loadRecipe(args.topk!, common);
 const ds = loaded.recipe.dataset;
 const teacherPath = resolve(loaded.baseDir, loaded.recipe.teacher.path);
-const evaluation = await runStage<EvalReport>('eval', [
-  'eval', teacherPath, ...trained.map((t) => t.onnx), '--dataset', ds.name, '--seq-len', String(ds.seq_len), '--split', 'test', '--repeats', '3',
-  ...(args['eval-limit'] ? ['--limit', args['eval-limit']] : []),
-]);
+const evaluation = await runStage('eval', {
+  stage: 'eval', models: [teacherPath, ...trained.map((t) => t.onnx)],
+  options: { dataset: datasetSpecFor(loaded.recipe.dataset.name, { split: 'test', seqLen: ds.seq_len!, ...(args['eval-limit'] ? { limit: Number(args['eval-limit']) } : {}) }), repeats: 3 },
+});
 const [teacherEval, ...studentEvals] = evaluation.models as [ModelEval, ...ModelEval[]];
 
 // 4. mean ± std over seeds

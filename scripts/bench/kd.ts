@@ -9,9 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coresPerProcess } from '../../src/train/backend/index.js';
-import type { EvalReport } from '../../src/evaluate/eval/index.js';
 import { nameRows, runStage } from '../../src/experiment/index.js';
-import { loadRecipe } from '../../src/recipe/index.js';
+import { datasetSpecOf, loadRecipe } from '../../src/recipe/index.js';
 
 const { values: opts, positionals: overrides } = parseArgs({
   allowPositionals: true,
@@ -26,7 +25,6 @@ const { values: opts, positionals: overrides } = parseArgs({
 const recipeFile = opts.recipe!;
 const { recipe } = loadRecipe(recipeFile, overrides);
 const root = join(recipe.output.dir, 'bench-kd');
-const base = [recipeFile, ...overrides];
 
 interface Job { name: string; overrides: string[] }
 const seeds = Array.from({ length: Number(opts.seeds) }, (_, i) => i + 1);
@@ -41,20 +39,20 @@ if (!opts['no-sweep']) {
 }
 
 const started = performance.now();
-await runStage('precompute', ['precompute', ...base]);
-await runStage('precompute validation', ['precompute', ...base, `dataset.split=${recipe.train.eval_split}`]);
+await runStage('precompute', { stage: 'precompute', recipe: recipeFile, overrides });
+await runStage('precompute validation', { stage: 'precompute', recipe: recipeFile, overrides: [...overrides, `dataset.split=${recipe.train.eval_split}`] });
 // trainers run `parallel` at once, the cores shared out between them (wasm threads)
 const queue = [...jobs];
 const threads = `train.threads=${coresPerProcess(Number(opts.parallel))}`;
 await Promise.all(Array.from({ length: Number(opts.parallel) }, async () => {
   for (let job = queue.shift(); job; job = queue.shift()) {
     const dir = join(root, job.name);
-    await runStage(job.name, ['train', ...base, threads, ...job.overrides, `output.dir=${dir}`, '--overwrite']);
-    await runStage(`export ${job.name}`, ['export', dir]);
+    await runStage(job.name, { stage: 'train', recipe: recipeFile, overrides: [...overrides, threads, ...job.overrides, `output.dir=${dir}`], overwrite: true });
+    await runStage(`export ${job.name}`, { stage: 'export', run: dir });
   }
 }));
 const models = [recipe.teacher.path, ...jobs.map((j) => join(root, j.name, 'student.onnx'))];
-const evaluation = await runStage<EvalReport>('eval', ['eval', ...models, '--dataset', recipe.dataset.name, '--split', 'test']);
+const evaluation = await runStage('eval', { stage: 'eval', models, options: { dataset: datasetSpecOf(loadRecipe(recipeFile, overrides), 'test') } });
 const errors = new Map(nameRows(evaluation, ['teacher', ...jobs.map((j) => j.name)]).map((m) => [m.name, m.errors!]));
 const teacherErrors = errors.get('teacher')!;
 

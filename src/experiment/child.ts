@@ -1,42 +1,42 @@
-import { spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KennisError } from '../core/errors/index.js';
+import type { StageReply } from './stage-process.js';
+import type { StageRequest, StageResult } from './stages.js';
 
-const KENNIS_BIN = fileURLToPath(new URL('../../bin/kennis.js', import.meta.url));
+/** The child entry beside this module: the .ts source under tsx, the compiled .js after a build. */
+function childEntry(): { file: string; execArgv: string[] } {
+  const ts = fileURLToPath(new URL('./stage-process.ts', import.meta.url));
+  if (import.meta.url.endsWith('.ts') && existsSync(ts)) return { file: ts, execArgv: ['--import', import.meta.resolve('tsx')] };
+  return { file: fileURLToPath(new URL('./stage-process.js', import.meta.url)), execArgv: [] };
+}
 
 /**
- * Runs one kennis stage as its own process (so the teacher never shares memory with a student),
- * prefixes its stderr lines with `[label]`, and returns its --json summary.
+ * Runs one stage in its own process (so the teacher never shares memory with a student) through
+ * the library API, prefixing the child's stderr lines with `[label]`, and returns its typed result.
+ * A KennisError in the child is rethrown here as one named line; any other error keeps its stack.
  */
-export function runStage<T>(label: string, args: readonly string[]): Promise<T> {
+export function runStage<R extends StageRequest>(label: string, request: R): Promise<StageResult<R>> {
+  const { file, execArgv } = childEntry();
   return new Promise((resolveStage, reject) => {
-    const child = spawn(process.execPath, [KENNIS_BIN, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let errTail = '';
+    const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    let reply: StageReply | undefined;
     let partial = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       const lines = (partial + d).split(/\r?\n|\r/);
       partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line) continue;
-        process.stderr.write(`[${label}] ${line}\n`);
-        if (line.startsWith('error: ')) errTail = line.slice(7);
-      }
+      for (const line of lines) if (line) process.stderr.write(`[${label}] ${line}\n`);
     });
+    child.on('message', (m: StageReply) => { reply = m; });
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('exit', (code, signal) => {
       if (partial) process.stderr.write(`[${label}] ${partial}\n`);
-      if (code !== 0) {
-        reject(new KennisError(`stage '${label}' failed (exit ${code})${errTail ? `: ${errTail}` : ''}`));
-        return;
-      }
-      const last = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolveStage(JSON.parse(last) as T);
-      } catch {
-        reject(new KennisError(`stage '${label}' printed no JSON summary; run 'kennis ${args.join(' ')} --json' to see why`));
-      }
+      if (reply?.ok) return resolveStage(reply.result as StageResult<R>);
+      if (reply && reply.kennis) return reject(new KennisError(`stage '${label}' failed: ${reply.message}`));
+      if (reply) return reject(Object.assign(new Error(`stage '${label}' failed: ${reply.name}: ${reply.message}`), { stack: reply.stack }));
+      reject(new KennisError(`stage '${label}' ended without a result (${signal ? `signal ${signal}` : `exit ${code}`}); rerun it alone to see why`));
     });
+    child.send(request);
   });
 }

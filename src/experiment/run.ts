@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PrecomputeSummary } from '../precompute/run.js';
-import { loadRecipe } from '../recipe/index.js';
+import { datasetSpecOf, loadRecipe } from '../recipe/index.js';
 import { writeReport, type MetricPoint, type ReportModel, type ReportRun } from '../evaluate/report/index.js';
 import type { TrainSummary } from '../train/run.js';
 import type { EvalReport, ModelEval } from '../evaluate/eval/index.js';
@@ -40,24 +40,21 @@ export async function distillAndCompare(file: string, overrides: readonly string
   const loaded = loadRecipe(file, overrides);
   const { recipe } = loaded;
   const runDir = resolve(loaded.baseDir, recipe.output.dir);
-  const args = [file, ...overrides];
-  const precompute = await runStage<PrecomputeSummary>('precompute', ['precompute', ...args]);
-  await runStage<PrecomputeSummary>(`precompute ${recipe.train.eval_split}`, ['precompute', ...args, `dataset.split=${recipe.train.eval_split}`]);
+  const precompute = await runStage('precompute', { stage: 'precompute', recipe: file, overrides });
+  await runStage(`precompute ${recipe.train.eval_split}`, { stage: 'precompute', recipe: file, overrides: [...overrides, `dataset.split=${recipe.train.eval_split}`] });
   // the two trainings run at once, so each gets half the cores (unless the recipe says otherwise)
   const threads = recipe.train.threads > 0 ? [] : [`train.threads=${coresPerProcess(2)}`];
-  const [baseline, distilled] = await Promise.all([
-    // the pipeline owns these run directories: a rerun replaces them
-    runStage<TrainSummary>('baseline', ['train', ...args, ...threads, 'distill.alpha=0', `output.dir=${join(runDir, 'baseline')}`, '--overwrite']),
-    runStage<TrainSummary>('distilled', ['train', ...args, ...threads, `output.dir=${join(runDir, 'distilled')}`, '--overwrite']),
-  ]);
-  await Promise.all(['baseline', 'distilled'].map((name) => runStage(`export ${name}`, ['export', join(runDir, name)])));
-  const teacher = resolve(loaded.baseDir, recipe.teacher.path);
-  const datasetArgs = recipe.dataset.name === 'file' ? ['--dataset', resolve(loaded.baseDir, recipe.dataset.path!)] : ['--dataset', recipe.dataset.name];
-  const seqArgs = recipe.dataset.seq_len ? ['--seq-len', String(recipe.dataset.seq_len)] : [];
-  const evaluation = await runStage<EvalReport>('eval', [
-    'eval', teacher, join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx'),
-    ...datasetArgs, ...seqArgs, '--split', 'test',
-  ]);
+  // the pipeline owns these run directories: a rerun replaces them
+  const trainStudent = (name: string, extra: string[]) => runStage(name, {
+    stage: 'train', recipe: file, overrides: [...overrides, ...threads, ...extra, `output.dir=${join(runDir, name)}`], overwrite: true,
+  });
+  const [baseline, distilled] = await Promise.all([trainStudent('baseline', ['distill.alpha=0']), trainStudent('distilled', [])]);
+  await Promise.all(['baseline', 'distilled'].map((name) => runStage(`export ${name}`, { stage: 'export', run: join(runDir, name) })));
+  const evaluation = await runStage('eval', {
+    stage: 'eval',
+    models: [resolve(loaded.baseDir, recipe.teacher.path), join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx')],
+    options: { dataset: datasetSpecOf(loaded, 'test') },
+  });
   const rows = nameRows(evaluation, ['teacher', 'baseline', 'distilled']);
   const classification = rows[0]!.errors !== undefined;
   const metric = (r: EvalRow) => (classification ? r.errors! : r.bitsPerByte!);
