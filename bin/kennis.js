@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly: the compiled build (npm run build) is used when present.
+// A clone (src/ next to bin/) runs the TypeScript sources through tsx, so an edit is never shadowed
+// by an older `npm run build`; an installed package ships no src/ and runs its compiled dist/.
 import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
-if (existsSync(built)) {
-  await import(pathToFileURL(built).href);
-} else {
+if (existsSync(new URL('../src/cli/main.ts', import.meta.url))) {
   const { register } = await import('tsx/esm/api');
   register();
   await import('../src/cli/main.ts');
+} else {
+  await import('../dist/cli/main.js');
 }
