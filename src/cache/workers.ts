@@ -30,9 +30,12 @@ export function formatWorker(w: WorkerId): string {
   return `${w.index}/${w.count}`;
 }
 
+/** Most workers one cache may be split between (each worker's range is checked and merged one by one). */
+export const MAX_WORKERS = 4096;
+
 /** Checks that index and count describe a worker; `what` names where they came from. */
 export function checkWorker(w: WorkerId, what: string): WorkerId {
-  if (!Number.isInteger(w.count) || w.count < 1) throw new CacheError(`${what}: expected a worker count >= 1, got ${w.count}`);
+  if (!Number.isInteger(w.count) || w.count < 1 || w.count > MAX_WORKERS) throw new CacheError(`${what}: expected a worker count in 1..${MAX_WORKERS}, got ${w.count}`);
   if (!Number.isInteger(w.index) || w.index < 0 || w.index >= w.count) {
     throw new CacheError(`${what}: expected a worker index in 0..${w.count - 1} for ${w.count} workers, got ${w.index}`);
   }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { FixedSizeList, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
 import { DatasetError } from '../core/errors/index.js';
-import { flatValues } from '../core/util/index.js';
+import { flatValues, readRegularFileSync } from '../core/util/index.js';
 import { batchOf, rangeBatches, rowVector } from './batches.js';
 import { checkPositiveInt, checkSplit, limitRows } from './checks.js';
 import { castColumn, hasNulls, isIntegerColumn, primitiveNameOf, leafType, takeRows, type ColumnDtype } from './columns.js';
@@ -68,12 +67,7 @@ export async function openFileDataset(options: FileDatasetOptions): Promise<Data
   checkSplit(split, `dataset file '${path}'`);
   checkPositiveInt(options.limit, 'limit', `dataset file '${path}'`);
   const format = options.format ?? formatFromPath(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new DatasetError(`dataset file '${path}' cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}); check dataset.path`, { cause: err });
-  }
+  const bytes: Uint8Array = readRegularFileSync(path, (why) => new DatasetError(`dataset file '${path}' ${why}; check dataset.path`));
   const source = readSource(bytes, format, path);
   if (source.numRows === 0) throw new DatasetError(`dataset file '${path}' has no rows; expected at least one`);
   const mapping = selectColumns(source, options, path, format);

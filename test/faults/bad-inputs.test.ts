@@ -71,7 +71,7 @@ const cases: BadInput[] = [
   { name: 'dataset.name is missing', args: () => ['precompute', file('r8.yaml', `teacher: { path: ${join(ws.dir, 'teacher.onnx')} }\ndataset: { split: train }\n`)], expect: /recipe key 'dataset\.name' is missing/ },
   { name: 'the recipe is a YAML list', args: () => ['precompute', file('r9.yaml', '- teacher\n- dataset\n')], expect: /must be a YAML mapping with keys teacher, dataset, \.\.\.; got a list/ },
   { name: 'the recipe is not valid YAML', args: () => ['precompute', file('r10.yaml', 'teacher: { path: [unclosed\n')], expect: /recipe '.*r10\.yaml' is not valid YAML/ },
-  { name: 'the recipe file is missing', args: () => ['precompute', join(ws.dir, 'missing.yaml')], expect: /cannot read recipe '.*missing\.yaml' \(ENOENT\); pass the path of a YAML recipe/ },
+  { name: 'the recipe file is missing', args: () => ['precompute', join(ws.dir, 'missing.yaml')], expect: /recipe '.*missing\.yaml' cannot be read \(ENOENT\); pass the path of a YAML recipe/ },
   { name: 'student.dropout out of range', args: () => ['train', recipe('r12', { student: { dropout: 2 } })], expect: /recipe key 'student\.dropout': .*<=0\.95.*, got 2/ },
   // overrides
   { name: 'an override without =', args: () => ['precompute', good, 'targets.k'], expect: /override 'targets\.k' is not key\.path=value; write e\.g\. targets\.k=16/ },

@@ -70,7 +70,7 @@ test('malformed overrides are rejected with the fix', () => {
 });
 
 test('recipe files: missing, not YAML, not a mapping', () => {
-  assert.throws(() => loadRecipe('/nonexistent/recipe.yaml'), /cannot read recipe '\/nonexistent\/recipe\.yaml' \(ENOENT\)/);
+  assert.throws(() => loadRecipe('/nonexistent/recipe.yaml'), /recipe '\/nonexistent\/recipe\.yaml' cannot be read \(ENOENT\)/);
   assert.throws(() => loadRecipe(recipeFile('teacher: [\n')), /is not valid YAML/);
   assert.throws(() => loadRecipe(recipeFile('- a\n- b\n')), /must be a YAML mapping/);
 });

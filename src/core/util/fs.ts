@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileError, type FileContext } from '../errors/fs.js';
@@ -100,5 +100,38 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return !isCode(err, 'ESRCH');
+  }
+}
+
+/** What a non-regular file is, for messages: 'a directory', 'a FIFO', 'a character device', ... */
+export function fileKind(st: Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device'
+    : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : st.isFile() ? 'a regular file' : 'not a file';
+}
+
+// O_NONBLOCK: opening a FIFO without a writer returns at once instead of blocking (no effect on regular files)
+const OPEN_INPUT = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Reads an input file (teacher, dataset, recipe) that must be a regular file: a FIFO, device or
+ * directory would block forever or never end. `fail` turns the reason ('cannot be read (ENOENT)',
+ * 'is a FIFO, not a regular file') into the caller's error.
+ */
+export function readRegularFileSync(file: string, fail: (reason: string) => Error): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, OPEN_INPUT);
+  } catch (err) {
+    throw fail(`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw fail(`is ${fileKind(st)}, not a regular file`);
+    return readFileSync(fd);
+  } catch (err) {
+    if (isCode(err, 'EAGAIN', 'EISDIR', 'EIO')) throw fail(`cannot be read (${(err as NodeJS.ErrnoException).code})`);
+    throw err;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { TeacherError } from '../../core/errors/index.js';
+import { readRegularFileSync } from '../../core/util/fs.js';
 import { DataType, decodeModel, type GraphProto, type TensorProto } from '../../core/onnx/index.js';
 
 const INDEX_TYPES = new Set<number>([DataType.INT32, DataType.INT64]);
@@ -40,12 +40,7 @@ export interface ModelFile {
 
 /** Reads an .onnx file; a missing file or one that is not ONNX is a TeacherError. */
 export function readModelFile(path: string): ModelFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new TeacherError(`model '${path}' cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); pass the path of an .onnx file`);
-  }
+  const bytes = new Uint8Array(readRegularFileSync(path, (why) => new TeacherError(`model '${path}' ${why}; pass the path of an .onnx file`)));
   const graph = decodeModel(bytes).graph;
   if (!graph?.node?.length) throw new TeacherError(`model '${path}' is not an ONNX model (no graph nodes); pass an .onnx file`);
   return { path, bytes, parameters: countParameters(graph) };

@@ -1,4 +1,4 @@
-import { checkWorker, type WorkerId } from '../../cache/workers.js';
+import { MAX_WORKERS, checkWorker, type WorkerId } from '../../cache/workers.js';
 import { KennisError } from '../../core/errors/index.js';
 
 /** A worker id and where it came from (the flag or the environment variables read), for messages and summaries. */
@@ -42,7 +42,7 @@ export function parseWorkerSpec(text: string, where = '--worker'): WorkerId {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   if (!m) fail(`${where} is '${text}', expected i/n (0-based worker index of n workers, e.g. 0/4) or auto`);
   const w = { index: Number(m[1]), count: Number(m[2]) };
-  if (w.count < 1) fail(`${where} is '${text}', expected at least 1 worker`);
+  if (w.count < 1 || w.count > MAX_WORKERS) fail(`${where} is '${text}', expected 1..${MAX_WORKERS} workers`);
   if (w.index >= w.count) fail(`${where} is '${text}', expected an index in 0..${w.count - 1} for ${w.count} workers (indexes are 0-based)`);
   return w;
 }
