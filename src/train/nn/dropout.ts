@@ -19,13 +19,18 @@ export class DropoutStream {
 
   /** Inverted-dropout mask: 0 with probability rate, else 1/(1-rate). */
   mask(shape: readonly number[], rate: number): tf.Tensor {
-    const rng = Rng.derive(this.seed, this.step, this.site++);
     const n = shape.reduce((a, b) => a * b, 1);
-    const keep = 1 / (1 - rate);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = rng.next() < rate ? 0 : keep;
-    return tf.tensor(data, [...shape], 'float32');
+    return tf.tensor(dropoutMaskValues(this.seed, this.step, this.site++, n, rate), [...shape], 'float32');
   }
+}
+
+/** The values of mask number `site` of step `step` (n entries, row-major), as DropoutStream draws them. */
+export function dropoutMaskValues(seed: number, step: number, site: number, n: number, rate: number): Float32Array {
+  const rng = Rng.derive(seed, step, site);
+  const keep = 1 / (1 - rate);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = rng.next() < rate ? 0 : keep;
+  return data;
 }
 
 /**

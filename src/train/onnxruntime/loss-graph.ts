@@ -71,7 +71,7 @@ export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, sp
   const { teacher, student } = buckets(g, spec, zsT, keepCol, T);
   let distill = spec.kind === 'sampled' ? sampledForwardKl(g, spec, zsT) : bucketDivergence(g, teacher!, student!, spec.divergence, spec.beta);
   distill = g.op('Mul', [distill, g.scalar(spec.temperature ** 2)]);
-  const ce = g.op('Neg', [g.op('Gather', [flat(g, g.op('LogSoftmax', [zs], { axis: -1 })), rows.labelIndex], { axis: 0 })]);
+  const ce = g.op('Neg', [gatherFlat(g, g.op('LogSoftmax', [zs], { axis: -1 }), rows.labelIndex)]);
   // the CE term is left out of the differentiated sum when it has no weight (its gradient is a pass over [M, V])
   const total = spec.alpha === 1 ? distill
     : spec.alpha === 0 ? ce
@@ -83,6 +83,11 @@ export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, sp
 /** x reshaped to one axis, for gathers at flat indices m * V + id. */
 function flat(g: GraphBuilder, x: string): string {
   return g.op('Reshape', [x, g.int64s([-1], 'flat')]);
+}
+
+/** x[index] over the flat axis; the indices are fed as int32 (half the bytes) and widened here for the gradient's ScatterND. */
+function gatherFlat(g: GraphBuilder, x: string, index: string): string {
+  return g.op('Gather', [flat(g, x), g.op('Cast', [index], { to: 7 })], { axis: 0 });
 }
 
 /** Teacher and student log-probabilities over the same buckets (buckets.ts); sampled has none. */
@@ -98,7 +103,7 @@ function buckets(g: GraphBuilder, spec: LossGraphSpec, zsT: string, keepCol: str
     case 'topk': {
       const index = g.input(`${p}topk_index`, 'int32', ['M', 'k']);
       const teacher = g.input(`${p}teacher_logprobs`, 'float32', ['M', 'buckets']);
-      const top = g.op('Gather', [flat(g, zsT), index], { axis: 0 });
+      const top = gatherFlat(g, zsT, index);
       if (spec.tail === 'renormalize') return { teacher, student: g.op('LogSoftmax', [top], { axis: -1 }) };
       const lse = reduce(g, 'ReduceLogSumExp', zsT, [1], true);
       const outside = g.op('Where', [membership(g, zsT, index), g.scalar(NEG_BIG), zsT]);
@@ -129,7 +134,7 @@ function sampledForwardKl(g: GraphBuilder, spec: LossGraphSpec, zsT: string): st
   const index = g.input(`${p}sample_index`, 'int32', ['M', 'n']);
   const q = g.input(`${p}sample_q`, 'float32', ['M', 'n']);
   const negEntropy = g.input(`${p}sample_negentropy`, 'float32', ['M']);
-  const ls = g.op('Gather', [flat(g, g.op('LogSoftmax', [zsT], { axis: -1 })), index], { axis: 0 });
+  const ls = gatherFlat(g, g.op('LogSoftmax', [zsT], { axis: -1 }), index);
   return g.op('Sub', [negEntropy, reduce(g, 'ReduceSum', g.op('Mul', [q, ls]), [1], false)]);
 }
 

@@ -47,11 +47,17 @@ let modelCounter = 0;
 export function createParams(defs: readonly ParamDef[], seed: number): Params {
   const prefix = `kennis_${modelCounter++}`;
   const params: Params = {};
-  defs.forEach((d, i) => {
-    const data = initValues(d.init, sizeOf(d.shape), Rng.derive(seed, i));
-    params[d.name] = tf.tidy(() => tf.variable(tf.tensor(data, d.shape, 'float32'), true, `${prefix}/${d.name}`));
-  });
+  for (const [name, w] of Object.entries(initialWeights(defs, seed))) {
+    params[name] = tf.tidy(() => tf.variable(tf.tensor(w.data, w.shape, 'float32'), true, `${prefix}/${name}`));
+  }
   return params;
+}
+
+/** The initial values of `defs` as plain data: parameter i draws from Rng.derive(seed, i). */
+export function initialWeights(defs: readonly ParamDef[], seed: number): WeightMap {
+  const out: WeightMap = {};
+  defs.forEach((d, i) => { out[d.name] = { shape: [...d.shape], data: initValues(d.init, sizeOf(d.shape), Rng.derive(seed, i)) }; });
+  return out;
 }
 
 function initValues(init: Init, n: number, rng: Rng): Float32Array {

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KdLossOptions } from '../../src/train/losses/index.js';
+import type { LoaderBatch } from '../../src/train/loader/index.js';
+import { OnnxTrainer } from '../../src/train/onnxruntime/index.js';
+import type { StudentSpec, WeightMap } from '../../src/train/students/index.js';
+import { TfjsTrainer } from '../../src/train/tfjs-trainer.js';
+import type { OptimizerSettings, TrainerSetup } from '../../src/train/trainer.js';
+import { gaussian, logSumExp, matrix, topIds, type RefTarget } from '../losses/reference.js';
+import { batchOf, fakeManifest } from './helpers.js';
+
+type Kind = 'full' | 'topk' | 'sampled';
+const MLP: StudentSpec = { arch: 'mlp', inputs: 20, hidden: [16, 12], activation: 'relu', dropout: 0, classes: 10 };
+const ADAMW: OptimizerSettings = { kind: 'adamw', lr: 1e-2, weightDecay: 0.01, momentum: 0, clipNorm: 1 };
+
+/** A batch of `rows` random inputs with teacher targets of `kind` from random teacher logits, one padding row (label -1). */
+function randomBatch(seed: number, rows: number, V: number, kind: Kind, features: number): LoaderBatch {
+  const rnd = gaussian(seed);
+  const teacher = matrix(rows, V, rnd, 3).map((r) => r.map(Math.fround));
+  const targets: RefTarget[] = teacher.map((row): RefTarget => {
+    if (kind === 'full') return { kind, logits: row };
+    const ids = topIds(row, 4);
+    if (kind === 'topk') return { kind, ids, logits: ids.map((i) => row[i]!), lse: Math.fround(logSumExp(row)), tail: 'ghost' };
+    return { kind, ids: [...ids, ids[0]!], counts: [3, 2, 1, 1, 2] };
+  });
+  const labels = Array.from({ length: rows }, (_, i) => (i === rows - 1 ? -1 : (i * 3) % V));
+  return batchOf(targets, labels, { x: Float32Array.from(matrix(rows, features, rnd).flat()) });
+}
+
+function setupFor(spec: StudentSpec, kind: Kind, loss: KdLossOptions, optimizer: OptimizerSettings = ADAMW): TrainerSetup {
+  const features = spec.arch === 'mlp' ? spec.inputs : 0;
+  return {
+    spec, input: { column: 'x', valuesPerRow: features }, manifest: fakeManifest({ kind, vocab: 10, k: 4, samples: 5 }),
+    loss, optimizer, seed: 3, threads: 1,
+  };
+}
+
+function maxRelDiff(a: WeightMap, b: WeightMap): { name: string; diff: number } {
+  let worst = { name: '', diff: 0 };
+  for (const [name, w] of Object.entries(b)) {
+    const got = a[name]!.data;
+    const scale = Math.max(...w.data.map(Math.abs), 1e-3);
+    for (let i = 0; i < w.data.length; i++) {
+      const d = Math.abs(got[i]! - w.data[i]!) / scale;
+      if (!(d <= worst.diff)) worst = { name, diff: d };
+    }
+  }
+  return worst;
+}
+
+const closeTo = (a: number, b: number, tol: number, what: string): void => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+
+for (const kind of ['full', 'topk', 'sampled'] as Kind[]) {
+  test(`one mlp step on ${kind} targets (KD alpha 0.5, T 2, clipping, AdamW) gives the tfjs trainStep's loss and updated weights`, async () => {
+    const setup = setupFor(MLP, kind, { temperature: 2, alpha: 0.5, divergence: 'forward_kl' });
+    const ort = await OnnxTrainer.create(setup);
+    const tfjs = await TfjsTrainer.create(setup, 'cpu');
+    assert.deepEqual(ort.getWeights(), tfjs.getWeights(), 'same initial weights from the seed');
+    for (let s = 0; s < 3; s++) {
+      const batch = randomBatch(10 + s, 9, 10, kind, 20);
+      const a = await ort.step([batch], 1e-2, s);
+      const b = await tfjs.step([batch], 1e-2, s);
+      assert.equal(a.positions, 8);
+      assert.equal(b.positions, 8);
+      closeTo(a.loss, b.loss, 1e-5, `step ${s} loss`);
+      closeTo(a.ce, b.ce, 1e-5, `step ${s} ce`);
+      closeTo(a.kd, b.kd, 1e-5, `step ${s} kd`);
+      closeTo(a.gradNorm, b.gradNorm, 1e-4, `step ${s} grad norm`);
+      const worst = maxRelDiff(ort.getWeights(), tfjs.getWeights());
+      assert.ok(worst.diff < 1e-4, `step ${s}: ${worst.name} differs by ${worst.diff} of its scale`);
+    }
+    ort.dispose();
+    tfjs.dispose();
+  });
+}
