@@ -73,3 +73,72 @@ for (const kind of ['full', 'topk', 'sampled'] as Kind[]) {
     tfjs.dispose();
   });
 }
+
+/** Rows [from, to) of a batch (every column holds `per` values per row, `per` from its length). */
+function sliceRows(b: LoaderBatch, from: number, to: number): LoaderBatch {
+  const columns: LoaderBatch['columns'] = {};
+  for (const [name, col] of Object.entries(b.columns)) {
+    const per = col.length / b.size;
+    columns[name] = col.slice(from * per, to * per) as typeof col;
+  }
+  return { size: to - from, columns };
+}
+
+test('dropout (input and hidden, gelu), SGD with momentum, jsd on renormalized topk and two micro-batches match the tfjs trainer', async () => {
+  const spec: StudentSpec = { ...MLP, activation: 'gelu', dropout: 0.25, inputDropout: 0.1 } as StudentSpec;
+  const setup = setupFor(spec, 'topk', { temperature: 1.5, alpha: 0.8, divergence: 'jsd', tail: 'renormalize' },
+    { kind: 'sgd', lr: 5e-2, weightDecay: 1e-3, momentum: 0.9, clipNorm: 0 });
+  const ort = await OnnxTrainer.create(setup);
+  const tfjs = await TfjsTrainer.create(setup, 'cpu');
+  for (let s = 0; s < 3; s++) {
+    const batch = randomBatch(20 + s, 12, 10, 'topk', 20);
+    const micro = [sliceRows(batch, 0, 7), sliceRows(batch, 7, 12)];
+    const a = await ort.step(micro, 5e-2, s);
+    const b = await tfjs.step(micro, 5e-2, s);
+    closeTo(a.loss, b.loss, 1e-5, `step ${s} loss`);
+    closeTo(a.gradNorm, b.gradNorm, 1e-4, `step ${s} grad norm`);
+    const worst = maxRelDiff(ort.getWeights(), tfjs.getWeights());
+    assert.ok(worst.diff < 1e-4, `step ${s}: ${worst.name} differs by ${worst.diff} of its scale`);
+  }
+  const state = ort.optimizerState();
+  assert.deepEqual(Object.keys(state.slots), Object.keys(tfjs.optimizerState().slots));
+  ort.dispose();
+  tfjs.dispose();
+});
+
+test('gradient accumulation over uneven micro-batches equals one large batch (loss, norm, weights)', async () => {
+  const setup = setupFor(MLP, 'full', { temperature: 2, alpha: 0.5 });
+  const split = await OnnxTrainer.create(setup);
+  const whole = await OnnxTrainer.create(setup);
+  for (let s = 0; s < 2; s++) {
+    const batch = randomBatch(30 + s, 13, 10, 'full', 20);
+    const a = await split.step([sliceRows(batch, 0, 2), sliceRows(batch, 2, 9), sliceRows(batch, 9, 13)], 1e-2, s);
+    const b = await whole.step([batch], 1e-2, s);
+    assert.equal(a.positions, b.positions);
+    closeTo(a.loss, b.loss, 1e-6, 'loss');
+    closeTo(a.gradNorm, b.gradNorm, 1e-5, 'grad norm');
+    const worst = maxRelDiff(split.getWeights(), whole.getWeights());
+    assert.ok(worst.diff < 1e-5, `${worst.name} differs by ${worst.diff}`);
+  }
+  split.dispose();
+  whole.dispose();
+});
+
+test('evaluation gives the tfjs evaluate() metrics on the same weights', async () => {
+  for (const kind of ['full', 'topk', 'sampled'] as Kind[]) {
+    const setup = setupFor(MLP, kind, { temperature: 2, alpha: 0.5 });
+    const ort = await OnnxTrainer.create(setup);
+    const tfjs = await TfjsTrainer.create(setup, 'cpu');
+    await ort.step([randomBatch(40, 16, 10, kind, 20)], 3e-2, 0);
+    tfjs.setWeights(ort.getWeights());
+    const batches = [randomBatch(41, 9, 10, kind, 20), randomBatch(42, 5, 10, kind, 20)];
+    const loader = { async *epoch() { yield* batches; } } as unknown as Parameters<OnnxTrainer['evaluate']>[0];
+    const a = await ort.evaluate(loader, setup.manifest);
+    const b = await tfjs.evaluate(loader, setup.manifest);
+    assert.equal(a.positions, b.positions);
+    assert.equal(a.errors, b.errors);
+    for (const k of ['loss', 'ce', 'accuracy', 'agreement', 'kl_to_teacher'] as const) closeTo(a[k], b[k], 1e-5, `${kind} ${k}`);
+    ort.dispose();
+    tfjs.dispose();
+  }
+});
