@@ -1,5 +1,6 @@
 import type { Manifest } from '../../src/cache/index.js';
 import { GraphBuilder } from '../../src/core/onnx/index.js';
+import { appendGradients } from '../../src/core/onnx/grad/index.js';
 import { GraphSession, runtimeTensor, type PlainTensor, type RuntimeTensor } from '../../src/core/runtime/index.js';
 import { TrainError } from '../../src/core/errors/index.js';
 import type { LoaderBatch } from '../../src/train/loader/index.js';
@@ -40,6 +41,8 @@ export async function lossSession(spec: LossGraphSpec): Promise<GraphSession> {
   g.output('sum', 'float32', [], sums.sum);
   g.output('distill_sum', 'float32', [], sums.distillSum);
   g.output('hard_sum', 'float32', [], sums.hardSum);
+  // output grad.logits: the gradient of the sum
+  appendGradients(g.graph, { loss: sums.sum, wrt: [logits] });
   return GraphSession.create(g.toBytes(), 'loss', (m) => new TrainError(m));
 }
 

@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { kdLossSum, type TopkTail } from '../../src/train/losses/index.js';
 import { rowsOf, teacherFeeds } from '../../src/train/onnxruntime/loss-feeds.js';
 import type { LossGraphSpec } from '../../src/train/onnxruntime/loss-graph.js';
-import { gaussian, kdLossRef, logSumExp, matrix, topIds, type Div, type RefTarget } from '../losses/reference.js';
-import { close, disposeTargets, toTf } from '../losses/helpers.js';
+import { gaussian, kdLossRef, logSumExp, matrix, numericGrad, topIds, type Div, type RefTarget } from '../losses/reference.js';
+import { close, closeMatrix, disposeTargets, toTf } from '../losses/helpers.js';
 import { batchOf, fakeManifest, lossSession, scalar, toRuntime } from './helpers.js';
 
 await tf.setBackend('cpu');
@@ -38,7 +38,7 @@ function padding(t: RefTarget, V: number): RefTarget {
       : { kind: 'sampled', ids: t.ids.map(() => -7), counts: t.ids.map(() => NaN) };
 }
 
-test('the ONNX KD loss matches the float64 reference and kdLossSum (tfjs) for every target form, divergence, T and alpha, with a padding row', async () => {
+test('the ONNX KD loss and its gradient match the float64 reference, and the loss kdLossSum (tfjs), for every target form, divergence, T and alpha, with a padding row', async () => {
   const rnd = gaussian(11);
   const M = 5;
   const V = 12;
@@ -63,10 +63,13 @@ test('the ONNX KD loss matches the float64 reference and kdLossSum (tfjs) for ev
           const spec: LossGraphSpec = { kind, vocab: V, teacherDtype: 'float32', temperature, divergence, beta: 0.3, tail, alpha, prefix: '' };
           const what = `${form}/${divergence}/T=${temperature}/alpha=${alpha}`;
           const session = await lossSession(spec);
-          const out = await session.run(toRuntime({ logits, ...rows.feeds, ...teacherFeeds(batch, manifest, rows, spec) }), { sum: null, distill_sum: null, hard_sum: null });
+          const out = await session.run(toRuntime({ logits, ...rows.feeds, ...teacherFeeds(batch, manifest, rows, spec) }), { sum: null, distill_sum: null, hard_sum: null, 'grad.logits': null });
           await session.release();
-          const ref = kdLossRef(student.slice(0, M), targets.slice(0, M), Array(M).fill(1), { T: temperature, div: divergence, beta: 0.3, alpha }, labels) * M;
-          close(scalar(out.sum), ref, 2e-5, 2e-5, `${what} vs float64`);
+          const f = (x: number[][]) => kdLossRef(x, targets.slice(0, M), Array(M).fill(1), { T: temperature, div: divergence, beta: 0.3, alpha }, labels) * M;
+          close(scalar(out.sum), f(student.slice(0, M)), 2e-5, 2e-5, `${what} vs float64`);
+          const grad = out['grad.logits']!.data as Float32Array;
+          closeMatrix(grad.subarray(0, M * V), numericGrad(f, student.slice(0, M)), 1e-4, 1e-5, `${what} gradient vs float64 finite differences`);
+          assert.ok(grad.subarray(M * V).every((v) => v === 0), `${what}: the padding row gets a zero gradient`);
           const t = toTf(targets);
           const s = tf.tidy(() => {
             const r = kdLossSum(tf.tensor2d(student), t, tf.tensor1d([...Array(M).fill(1), 0]), { temperature, divergence, beta: 0.3, alpha, tail, labels: tf.tensor1d(labels.map((l) => Math.max(l, 0)), 'int32') });
