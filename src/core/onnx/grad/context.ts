@@ -52,6 +52,7 @@ export class GradContext {
 
   /** Attribute value with a default. */
   attr(name: string, fallback: number): number;
+  attr(name: string, fallback: string): string;
   attr<T>(name: string, fallback: T): T;
   attr<T>(name: string, fallback: T): T {
     return (nodeAttr(this.node, name) as T | undefined) ?? fallback;

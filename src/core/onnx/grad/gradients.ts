@@ -103,6 +103,9 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
     if (!rule) {
       throw new TrainError(`${where} has no gradient rule in kennis; build the student from supported ops (${Object.keys(GRADIENT_RULES).sort().join(', ')})`);
     }
+    if (node.opType !== 'Split' && dys.some((d, i) => i > 0 && d !== undefined)) {
+      throw new TrainError(`${where} has no gradient rule in kennis for its output ${dys.findIndex((d, i) => i > 0 && d !== undefined)}; use only its first output on the way to the loss`);
+    }
     const ctx = new GradContext(g, facts, node, dys, onPath, floatType);
     const grads = rule(ctx);
     (node.input ?? []).forEach((input, i) => {

@@ -10,7 +10,7 @@ function positionsOf(c: GradContext, x: string): string {
 }
 
 /** Scatters `updates` (any shape) into zeros shaped like `like` at the flat positions `positions` (same shape as updates). */
-function scatterFlat(c: GradContext, like: string, positions: string, updates: string, accumulate: boolean): string {
+export function scatterFlat(c: GradContext, like: string, positions: string, updates: string, accumulate: boolean): string {
   const zeros = c.filled(c.op('Reshape', [c.op('Size', [like]), c.ints([1])]), 0);
   const index = c.op('Unsqueeze', [c.reshape(positions, c.ints([-1])), c.ints([-1])]);
   const flat = c.reshape(updates, c.ints([-1]));
