@@ -11,7 +11,7 @@
  * max|fd| floor covers elements that are near zero through cancellation.
  */
 import assert from 'node:assert/strict';
-import { appendGradients, DataType, encodeModel, GraphBuilder, tensorFromArray, tensorToArray, type GradientOptions, type ModelProto, type TensorProto } from '../../src/core/onnx/index.js';
+import { appendGradients, DataType, encodeModel, GraphBuilder, tensorFromArray, tensorToArray, tensorValueInfo, type GradientOptions, type ModelProto, type TensorProto } from '../../src/core/onnx/index.js';
 import { Teacher, type PlainTensor } from '../../src/core/runtime/index.js';
 import { Rng } from '../../src/core/util/index.js';
 
@@ -98,6 +98,17 @@ export async function checkGradients(c: GradCase, seed = 1): Promise<GradResult>
   await session.release();
 
   const values: Record<string, Float64Array> = Object.fromEntries(Object.entries(c.feeds).filter(([, f]) => f.data instanceof Float64Array).map(([k, f]) => [k, Float64Array.from(f.data as Float64Array)]));
+  const dims: Record<string, number[]> = Object.fromEntries(Object.entries(c.feeds).map(([k, f]) => [k, f.dims]));
+  // differentiated initializers become inputs of the FD model, so they can be perturbed
+  const perturbed = (forward.graph!.initializer ?? []).filter((t) => c.wrt.includes(t.name!));
+  for (const t of perturbed) {
+    values[t.name!] = Float64Array.from(tensorToArray(t) as Float32Array);
+    dims[t.name!] = (t.dims ?? []).map(Number);
+  }
+  if (perturbed.length) {
+    forward.graph!.initializer = forward.graph!.initializer!.filter((t) => !perturbed.includes(t));
+    forward.graph!.input!.push(...perturbed.map((t) => tensorValueInfo(t.name!, 'float32', dims[t.name!])));
+  }
   let lossAt: () => Promise<number>;
   let release = async (): Promise<void> => {};
   if (c.reference) {
@@ -107,7 +118,8 @@ export async function checkGradients(c: GradCase, seed = 1): Promise<GradResult>
     const double = await Teacher.create(encodeModel(toDouble(forward)), 'double forward');
     release = () => double.release();
     lossAt = async () => {
-      const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, f]) => [k, values[k] ? { type: 'float64', data: values[k]!, dims: f.dims } : plain(f, true)]));
+      const feeds: Record<string, PlainTensor> = Object.fromEntries(Object.entries(c.feeds).map(([k, f]) => [k, plain(f, true)]));
+      for (const [k, v] of Object.entries(values)) feeds[k] = { type: 'float64', data: v, dims: dims[k]! };
       return (await double.run(feeds, ['loss'])).loss!.data[0] as number;
     };
   }
@@ -119,7 +131,7 @@ export async function checkGradients(c: GradCase, seed = 1): Promise<GradResult>
     const grad = out[`${prefix}${x}`]!;
     grads[x] = grad;
     const v = values[x]!;
-    assert.deepEqual(grad.dims, c.feeds[x]!.dims, `gradient of ${x} has the shape of ${x}`);
+    assert.deepEqual(grad.dims, dims[x], `gradient of ${x} has the shape of ${x}`);
     const n = v.length;
     const limit = c.samples ?? 40;
     const picks = n <= limit ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: limit }, () => rng.int(n));
