@@ -2,29 +2,40 @@
  * Worker thread of DecodePool: reads, checks and decodes one shard per request and sends back
  * copies of the requested columns' flat values (transferred, so the copy is the only one made).
  */
-import { parentPort } from 'node:worker_threads';
-import { inspectShard } from '../../cache/index.js';
-import { flatValues, valuesPerRow } from '../../core/util/arrow.js';
-import type { DecodeReply, DecodeRequest } from './decode-pool.js';
+import { inspectShard, type Manifest, type ShardInspection } from '../../cache/index.js';
+import { CacheError } from '../../core/errors/index.js';
+import { flatValues, valuesPerRow, type NumericArray } from '../../core/util/arrow.js';
+import { serve, withTransfer, type Transfer } from '../../core/workers/index.js';
 
-const port = parentPort!;
-port.on('message', (req: DecodeRequest) => {
-  void answer(req).then(
-    (reply) => port.postMessage(reply, reply.values?.map((v) => v.buffer as ArrayBuffer) ?? []),
-    (err: unknown) => port.postMessage({ id: req.id, problem: `cannot be decoded (${String((err as Error)?.message ?? err).split('\n')[0]})` } satisfies DecodeReply),
-  );
-});
-
-async function answer(req: DecodeRequest): Promise<DecodeReply> {
-  const result = await inspectShard(req.dir, req.manifest, req.index, req.verify);
-  if (result.problem !== undefined) return { id: req.id, problem: result.problem };
-  const values = [];
-  const per = [];
-  for (const name of req.columns) {
-    const col = result.table.getChild(name)!;
-    // slice: a view may share its buffer with other columns, and only whole buffers transfer
-    values.push(flatValues(col).slice());
-    per.push(valuesPerRow(col.type));
-  }
-  return { id: req.id, values, per };
+/** The requested columns of a decoded shard, in the order they were requested. */
+export interface DecodedColumns {
+  values: NumericArray[];
+  per: number[];
 }
+
+/** One shard to decode. */
+export interface DecodeRequest {
+  dir: string;
+  manifest: Manifest;
+  index: number;
+  verify: boolean;
+  columns: readonly string[];
+}
+
+export const handlers = serve({
+  /** Decodes the shard; a bad shard is a CacheError naming it. */
+  async decode(req: DecodeRequest): Promise<Transfer<DecodedColumns>> {
+    const result: ShardInspection = await inspectShard(req.dir, req.manifest, req.index, req.verify)
+      .catch((err: unknown) => ({ problem: `cannot be decoded (${String((err as Error)?.message ?? err).split('\n')[0]})` }));
+    if (result.problem !== undefined) throw new CacheError(`cache '${req.dir}' shard '${req.manifest.shards[req.index]!.file}' ${result.problem}; re-run \`kennis precompute\` to rewrite it`);
+    const values = [];
+    const per = [];
+    for (const name of req.columns) {
+      const col = result.table.getChild(name)!;
+      // slice: a view may share its buffer with other columns, and only whole buffers transfer
+      values.push(flatValues(col).slice());
+      per.push(valuesPerRow(col.type));
+    }
+    return withTransfer({ values, per }, values.map((v) => v.buffer as ArrayBuffer));
+  },
+});
