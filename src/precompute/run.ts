@@ -155,6 +155,7 @@ function draftOf(loaded: LoadedRecipe, plan: PrecomputePlan): ManifestDraft {
     dataset: {
       name: dataset.name, fingerprint: dataset.fingerprint, split: dataset.split, rows: dataset.numRows,
       ...(dataset.labelColumn ? { labelColumn: dataset.labelColumn } : {}),
+      ...(dataset.tokenizer ? { tokenizer: dataset.tokenizer } : {}),
       inputColumns: dataset.schema.fields.map((f) => f.name).filter((n) => n !== 'row' && n !== dataset.labelColumn),
     },
     targets: plan.spec,

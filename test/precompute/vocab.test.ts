@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fromFloat16Bits } from '../../src/core/util/float16.js';
+import { Rng } from '../../src/core/util/rng.js';
 import { gpt2VocabModel } from '../fixtures/teachers.js';
 import { directRun, int64, isFloat16Rounding, largest, logSumExp64, readCache, REPO, tempDir, writeRecipe } from './helpers.js';
 
@@ -28,9 +29,13 @@ test('V = 50257, T = 512: topk k=8 matches a direct run, and peak RSS stays flat
   const dir = await tempDir('pre-vocab');
   const teacher = gpt2VocabModel({ seed: 91 });
   writeFileSync(path.join(dir, 'gpt2v.onnx'), teacher.bytes);
+  const rng = new Rng(3);
+  const stream = Array.from({ length: 8 * T + 1 }, () => rng.int(V));
+  writeFileSync(path.join(dir, 'ids.jsonl'), Array.from({ length: 8 }, (_, r) => JSON.stringify({ input_ids: stream.slice(r * T, r * T + T), labels: stream.slice(r * T + 1, r * T + T + 1) })).join('\n'));
   const recipe = writeRecipe(dir, 'r.yaml', {
     teacher: { path: 'gpt2v.onnx', batch_size: 1 },
-    dataset: { name: 'moby-dick', split: 'train', seq_len: T },
+    // random ids over the whole vocabulary: a byte dataset would be refused as not the teacher's vocabulary
+    dataset: { name: 'file', path: 'ids.jsonl', label: 'labels', dtypes: { input_ids: 'int32', labels: 'int32' } },
     targets: { kind: 'topk', k: K, dtype: 'float16' },
     cache: { shard_rows: 2 },
   });
