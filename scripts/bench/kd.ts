@@ -52,7 +52,7 @@ await Promise.all(Array.from({ length: Number(opts.parallel) }, async () => {
   }
 }));
 const models = [recipe.teacher.path, ...jobs.map((j) => join(root, j.name, 'student.onnx'))];
-const evaluation = await runStage('eval', { stage: 'eval', models, options: { dataset: datasetSpecOf(loadRecipe(recipeFile, overrides), 'test') } });
+const evaluation = await runStage('eval', { stage: 'eval', models, options: { dataset: { ...datasetSpecOf(loadRecipe(recipeFile, overrides), 'test'), limit: undefined } } });
 const errors = new Map(nameRows(evaluation, ['teacher', ...jobs.map((j) => j.name)]).map((m) => [m.name, m.errors!]));
 const teacherErrors = errors.get('teacher')!;
 

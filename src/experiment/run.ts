@@ -53,7 +53,8 @@ export async function distillAndCompare(file: string, overrides: readonly string
   const evaluation = await runStage('eval', {
     stage: 'eval',
     models: [resolve(loaded.baseDir, recipe.teacher.path), join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx')],
-    options: { dataset: datasetSpecOf(loaded, 'test') },
+    // dataset.limit trims the data trained on; the test split is scored whole
+    options: { dataset: { ...datasetSpecOf(loaded, 'test'), limit: undefined } },
   });
   const rows = nameRows(evaluation, ['teacher', 'baseline', 'distilled']);
   const classification = rows[0]!.errors !== undefined;
