@@ -31,7 +31,8 @@ const SCALARS = { adamw: ['c1', 'c2', 'a', 'b', 'decay'], sgd: ['gscale', 'lr'] 
 /** The update graph of `params`. */
 export function updateGraph(params: readonly ParamInfo[], o: OptimizerSettings): Uint8Array {
   const g = new GraphBuilder({ name: `${o.kind}_update`, opset: 17 });
-  const s = Object.fromEntries(SCALARS[o.kind].map((n) => [n, g.input(n, 'float32', [])])) as Record<string, string>;
+  // scalar inputs live under 'optimizer/' so no parameter name can clash with them
+  const s = Object.fromEntries(SCALARS[o.kind].map((n) => [n, g.input(`optimizer/${n}`, 'float32', [])])) as Record<string, string>;
   const slots = slotNames(o);
   for (const p of params) {
     const param = g.input(p.name, 'float32', p.shape);
@@ -65,17 +66,18 @@ export function updateGraph(params: readonly ParamInfo[], o: OptimizerSettings):
  */
 export function updateScalars(o: OptimizerSettings, lr: number, t: number, gradScale: number): Record<string, PlainTensor> {
   const scalar = (v: number): PlainTensor => ({ type: 'float32', data: Float32Array.of(v), dims: [] });
-  if (o.kind === 'sgd') return { gscale: scalar(gradScale), lr: scalar(lr) };
+  const named = (feeds: Record<string, PlainTensor>): Record<string, PlainTensor> => Object.fromEntries(Object.entries(feeds).map(([k, v]) => [`optimizer/${k}`, v]));
+  if (o.kind === 'sgd') return named({ gscale: scalar(gradScale), lr: scalar(lr) });
   const { beta1, beta2, eps } = ADAMW;
   const feeds = { c1: scalar((1 - beta1) * gradScale), c2: scalar((1 - beta2) * gradScale * gradScale) };
-  if (lr === 0) return { ...feeds, a: scalar(1), b: scalar(Infinity), decay: scalar(1) };
+  if (lr === 0) return named({ ...feeds, a: scalar(1), b: scalar(Infinity), decay: scalar(1) });
   const stepSize = lr / (1 - beta1 ** t);
-  return {
+  return named({
     ...feeds,
     a: scalar(1 / (Math.sqrt(1 - beta2 ** t) * stepSize)),
     b: scalar(eps / stepSize),
     decay: scalar(1 - lr * o.weightDecay),
-  };
+  });
 }
 
 /**
