@@ -1,5 +1,6 @@
 import { test } from 'node:test';
-import { reduce, type ReduceOp } from '../../src/core/onnx/index.js';
+import assert from 'node:assert/strict';
+import { appendGradients, GraphBuilder, reduce, type ReduceOp } from '../../src/core/onnx/index.js';
 import { Rng } from '../../src/core/util/index.js';
 import { checkGradients, projectedLoss, projFeed, randn, type Feed } from './harness.js';
 
@@ -85,4 +86,12 @@ test('Gather: embedding rows with repeated ids add up; other axes; indices get n
   });
   await shapeOp((g, x) => g.op('Gather', [x, g.input('ids', 'int64', [3])], { axis: 2 }), [2, 3, 3], { ids: ints(3, 0, 3) });
   await shapeOp((g, x) => g.op('Gather', [x, g.input('ids', 'int64', [])], { axis: -2 }), [2, 4], { ids: { data: BigInt64Array.of(1n), dims: [] } });
+});
+
+test('Dropout in inference mode passes the gradient through; training mode asks for Mul(x, mask)', async () => {
+  await shapeOp((g, x) => g.op('Dropout', [x, g.scalar(0.3)]), [2, 3, 4]);
+  const g = new GraphBuilder({ opset: 17 });
+  const y = g.op('Dropout', [g.input('x', 'float32', [2]), g.scalar(0.3), g.input('training', 'bool', [])]);
+  g.output('loss', 'float32', [], g.op('ReduceSum', [y], { keepdims: 0 }));
+  assert.throws(() => appendGradients(g.graph, { loss: 'loss', wrt: ['x'] }), /op 'Dropout' \(node 'Dropout_node'\) has no gradient rule in kennis in training mode; express dropout as Mul\(x, mask\)/);
 });

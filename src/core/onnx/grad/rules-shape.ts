@@ -51,15 +51,10 @@ function splitRule(c: GradContext): (string | undefined)[] {
   return [c.op('Concat', parts, { axis: c.attr('axis', 0) })];
 }
 
+/** Dropout in inference mode is the identity; masks drawn inside the graph cannot be replayed by the backward pass. */
 function dropoutRule(c: GradContext): (string | undefined)[] {
-  const training = c.x(2);
-  if (!training) return [c.dy];
-  const mask = c.y(1);
-  if (!mask) throw c.error('has no gradient rule in kennis in training mode without its mask output; express dropout as Mul(x, mask) with a mask fed from outside');
-  const ratio = c.x(1) || c.scalar(0.5);
-  const kept = c.op('Div', [c.toFloat(mask), c.op('Sub', [c.scalar(1), ratio])]);
-  // in inference mode (training_mode false at run time) the mask output is all true and ratio is ignored
-  return [c.op('Where', [c.op('Cast', [training], { to: 9 }), c.op('Mul', [c.dy, kept]), c.dy])];
+  if (c.x(2)) throw c.error('has no gradient rule in kennis in training mode; express dropout as Mul(x, mask) with the mask fed as a graph input');
+  return [c.dy];
 }
 
 /** Rules for ops that move, select or re-shape elements. */
