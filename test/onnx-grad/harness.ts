@@ -15,9 +15,9 @@ import { appendGradients, DataType, encodeModel, GraphBuilder, tensorFromArray, 
 import { Teacher, type PlainTensor } from '../../src/core/runtime/index.js';
 import { Rng } from '../../src/core/util/index.js';
 
-/** One input of a case: float values (fed as float32 to the gradient graph), int64 or bool. */
+/** One input of a case: float values (fed as float32 to the gradient graph), int64, int32 or bool. */
 export interface Feed {
-  data: Float64Array | BigInt64Array | Uint8Array;
+  data: Float64Array | BigInt64Array | Int32Array | Uint8Array;
   dims: number[];
   /** 'bool' for a Uint8Array mask (default: float for Float64Array, int64 for BigInt64Array). */
   type?: 'bool';
@@ -61,6 +61,7 @@ export function uniform(rng: Rng, dims: number[], lo: number, hi: number): Feed 
 function plain(feed: Feed, double: boolean): PlainTensor {
   if (feed.type === 'bool') return { type: 'bool', data: feed.data as Uint8Array, dims: feed.dims };
   if (feed.data instanceof BigInt64Array) return { type: 'int64', data: feed.data, dims: feed.dims };
+  if (feed.data instanceof Int32Array) return { type: 'int32', data: feed.data, dims: feed.dims };
   return double ? { type: 'float64', data: feed.data as Float64Array, dims: feed.dims } : { type: 'float32', data: Float32Array.from(feed.data as Float64Array), dims: feed.dims };
 }
 

@@ -84,6 +84,11 @@ test('Gather: embedding rows with repeated ids add up; other axes; indices get n
     feeds: { table: randn(rng, [5, 3]), ids: { data: BigInt64Array.from([0, 3, 3, 1, 4, 3, 0, 0].map(BigInt)), dims: [2, 4] }, ...projFeed(rng, [2, 4, 3]) },
     wrt: ['table'],
   });
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('Gather', [g.input('table', 'float32', [5, 3]), g.input('ids', 'int32', ['batch', 2])], { axis: 0 }), [3, 2, 3]),
+    feeds: { table: randn(rng, [5, 3]), ids: { data: Int32Array.from([4, 4, 1, 0, 4, 2]), dims: [3, 2] }, ...projFeed(rng, [3, 2, 3]) },
+    wrt: ['table'],
+  });
   await shapeOp((g, x) => g.op('Gather', [x, g.input('ids', 'int64', [3])], { axis: 2 }), [2, 3, 3], { ids: ints(3, 0, 3) });
   await shapeOp((g, x) => g.op('Gather', [x, g.input('ids', 'int64', [])], { axis: -2 }), [2, 4], { ids: { data: BigInt64Array.of(1n), dims: [] } });
 });

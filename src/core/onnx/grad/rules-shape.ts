@@ -1,3 +1,4 @@
+import { DataType } from '../types.js';
 import type { GradContext, GradientRule } from './context.js';
 
 /** The gradient of an op that only rearranges or re-shapes its input's elements. */
@@ -31,7 +32,9 @@ function gatherRule(c: GradContext): (string | undefined)[] {
   const rank = c.facts.rank(data);
   if (axis === 0 || (rank !== undefined && axis === -rank)) {
     // row lookups (embeddings): each output row adds into the table row it was read from
-    const index = c.op('Unsqueeze', [indices, c.ints([-1])]);
+    // ScatterND takes int64 indices only (Gather also int32)
+    const ids = c.facts.elemType(indices) === DataType.INT64 ? indices : c.op('Cast', [indices], { to: DataType.INT64 });
+    const index = c.op('Unsqueeze', [ids, c.ints([-1])]);
     return [scatter(c, c.filledLike(data, 0), index, c.dy, true)];
   }
   const positions = c.op('Gather', [positionsOf(c, data), indices], { axis });
