@@ -1,12 +1,15 @@
 /**
  * Training throughput: one trainer step (toTensors of a loader batch from a topk cache,
  * trainStep with the KD loss and AdamW) of the MLP and GPT students on every available backend,
+ * and the onnxruntime trainer (OnnxTrainer.step on the same batch: forward, loss, backward,
+ * clipping and AdamW as onnxruntime graphs) on all cores and on one thread,
  * next to onnxruntime inference on the same layer shapes timed in alternation in the same process;
  * a per-phase profile of one MLP step on wasm; and the loader's rate over the trainer's.
  * GFLOP/s: training counts 3x the forward FLOPs of flopsPerSample(), inference 1x.
  * Run: npm run bench:train [-- --quick] [--out bench/train.json]
  */
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { rmSync } from 'node:fs';
 import { selectBackend, type BackendName } from '../../src/train/backend/index.js';
 import { flopsPerSample, type GptSpec, type MlpSpec, type StudentSpec } from '../../src/train/students/index.js';
@@ -18,7 +21,7 @@ import { gptOnnx, mlpOnnx, type OnnxCase } from './lib/onnx-ref.js';
 import { kernelProfile, profileMlpStep, type KernelTime, type StepProfile } from './lib/profile.js';
 import { fmt, interleavedRuns, rates, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
-import { firstBatch, stepRig } from './lib/train-step.js';
+import { firstBatch, ortStepRig, stepRig } from './lib/train-step.js';
 
 /** One student shape at one batch size. */
 interface Case {
@@ -29,9 +32,12 @@ interface Case {
   onnx: () => OnnxCase;
 }
 
+/** A training backend of the benchmark: tfjs's, or the onnxruntime trainer with its intra-op threads. */
+type TrainBackend = BackendName | 'onnxruntime';
+
 /** Measured figures of one case on one backend. */
 export interface StepResult {
-  backend: BackendName;
+  backend: TrainBackend;
   /** Threads the backend computed on (wasm: XNNPACK's pool). */
   threads: number | 'native';
   case: string;
@@ -91,9 +97,17 @@ async function availableBackends(): Promise<BackendName[]> {
   return out;
 }
 
-async function measureCase(backend: BackendName, c: Case, cache: BenchCache, warmup: number, reps: number): Promise<StepResult> {
-  const { threads } = await selectBackend(backend);
-  const rig = stepRig(c.spec, cache, await firstBatch(cache, c.batch));
+async function measureCase(backend: TrainBackend, c: Case, cache: BenchCache, warmup: number, reps: number, ortThreads = 0): Promise<StepResult> {
+  const batch = await firstBatch(cache, c.batch);
+  let threads: number | 'native';
+  let rig: { step(i: number): unknown; dispose(): void };
+  if (backend === 'onnxruntime') {
+    threads = ortThreads > 0 ? ortThreads : availableParallelism();
+    rig = await ortStepRig(c.spec, cache, batch, ortThreads);
+  } else {
+    threads = (await selectBackend(backend)).threads;
+    rig = stepRig(c.spec, cache, batch);
+  }
   const onnx = c.onnx();
   const all = await Teacher.create(onnx.bytes, c.label, { threads: 0 });
   const one = await Teacher.create(onnx.bytes, c.label, { threads: 1 });
@@ -160,7 +174,11 @@ export async function runTrainBench(quick: boolean): Promise<{ backends: Backend
     const steps: StepResult[] = [];
     for (const backend of backends) {
       const p = plan(backend, quick);
-      for (const c of p.cases) steps.push(await measureCase(backend, c, caches[c.cache], p.warmup, p.reps));
+      for (const c of p.cases) {
+        steps.push(await measureCase(backend, c, caches[c.cache], p.warmup, p.reps));
+        // the onnxruntime trainer right after wasm on the same case: all cores, and one thread like wasm in Node
+        if (backend === 'wasm') for (const t of [0, 1]) steps.push(await measureCase('onnxruntime', c, caches[c.cache], p.warmup, p.reps, t));
+      }
     }
     await selectBackend('wasm');
     const big = CASES.find((c) => c.label === 'mlp 784-1200-1200-10' && c.batch === 256)!;
@@ -174,7 +192,7 @@ export async function runTrainBench(quick: boolean): Promise<{ backends: Backend
 
 /** Prints the training tables. */
 export function printTrain(r: Awaited<ReturnType<typeof runTrainBench>>): void {
-  printTable('training step (toTensors + trainStep KD topk + AdamW) vs onnxruntime inference on the same shapes, median [min-max]',
+  printTable('training step (tfjs: toTensors + trainStep; onnxruntime: OnnxTrainer.step; KD topk + AdamW) vs onnxruntime inference on the same shapes, median [min-max]',
     ['backend', 'student', 'batch', 'ms/step', 'rows/s', 'tokens/s', 'train GFLOP/s', 'ort GFLOP/s (all cores)', 'ort GFLOP/s (1 thread)', 'train/ort-1t', 'per CPU-s: train', 'ort-1t'],
     r.steps.map((s) => [s.threads === 1 || s.threads === 'native' ? s.backend : `${s.backend} x${s.threads}`, s.case, s.batch, fmt(s.stepMs, 0), fmt(s.rowsPerSecond, 0), s.tokensPerRow > 1 ? fmt(s.tokensPerSecond, 0) : '-',
       fmt(s.trainGflops, 2), fmt(s.onnxGflops, 1), fmt(s.onnxGflops1Thread, 1), fmt(s.trainOverOnnx1Thread, 3),

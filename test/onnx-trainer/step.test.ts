@@ -15,6 +15,12 @@ const ADAMW: OptimizerSettings = { kind: 'adamw', lr: 1e-2, weightDecay: 0.01, m
 
 /** A batch of `rows` random inputs with teacher targets of `kind` from random teacher logits, one padding row (label -1). */
 function randomBatch(seed: number, rows: number, V: number, kind: Kind, features: number): LoaderBatch {
+  return targetBatch(seed, rows, V, kind, Float32Array.from(matrix(rows, features, gaussian(seed + 1000)).flat()), rows);
+}
+
+/** `size` rows of input `x` with targets for `positions` positions (the last one padding). */
+function targetBatch(seed: number, positions: number, V: number, kind: Kind, x: Float32Array | Int32Array, size: number): LoaderBatch {
+  const rows = positions;
   const rnd = gaussian(seed);
   const teacher = matrix(rows, V, rnd, 3).map((r) => r.map(Math.fround));
   const targets: RefTarget[] = teacher.map((row): RefTarget => {
@@ -24,13 +30,15 @@ function randomBatch(seed: number, rows: number, V: number, kind: Kind, features
     return { kind, ids: [...ids, ids[0]!], counts: [3, 2, 1, 1, 2] };
   });
   const labels = Array.from({ length: rows }, (_, i) => (i === rows - 1 ? -1 : (i * 3) % V));
-  return batchOf(targets, labels, { x: Float32Array.from(matrix(rows, features, rnd).flat()) });
+  return { ...batchOf(targets, labels, { x }), size };
 }
 
 function setupFor(spec: StudentSpec, kind: Kind, loss: KdLossOptions, optimizer: OptimizerSettings = ADAMW): TrainerSetup {
-  const features = spec.arch === 'mlp' ? spec.inputs : 0;
+  const features = spec.arch === 'mlp' ? spec.inputs : spec.arch === 'cnn' ? spec.inputShape.reduce((a, b) => a * b, 1) : spec.seqLen;
+  const vocab = spec.arch === 'gpt' ? spec.vocab : spec.classes;
   return {
-    spec, input: { column: 'x', valuesPerRow: features }, manifest: fakeManifest({ kind, vocab: 10, k: 4, samples: 5 }),
+    spec, input: { column: 'x', valuesPerRow: features },
+    manifest: fakeManifest({ kind, vocab, k: 4, samples: 5, ...(spec.arch === 'gpt' ? { seqLen: spec.seqLen } : {}) }),
     loss, optimizer, seed: 3, threads: 1,
   };
 }
@@ -141,4 +149,37 @@ test('evaluation gives the tfjs evaluate() metrics on the same weights', async (
     ort.dispose();
     tfjs.dispose();
   }
+});
+
+/** Steps both trainers on the same batches and compares loss, norm and weights after each. */
+async function compareSteps(setup: TrainerSetup, batches: (s: number) => LoaderBatch, steps: number, tol: number, weightTol = tol * 10): Promise<void> {
+  const ort = await OnnxTrainer.create(setup);
+  const tfjs = await TfjsTrainer.create(setup, 'cpu');
+  assert.deepEqual(ort.getWeights(), tfjs.getWeights(), 'same initial weights from the seed');
+  for (let s = 0; s < steps; s++) {
+    const batch = batches(s);
+    const a = await ort.step([batch], 1e-2, s);
+    const b = await tfjs.step([batch], 1e-2, s);
+    assert.equal(a.positions, b.positions);
+    closeTo(a.loss, b.loss, tol, `step ${s} loss`);
+    closeTo(a.gradNorm, b.gradNorm, tol * 10, `step ${s} grad norm`);
+    const worst = maxRelDiff(ort.getWeights(), tfjs.getWeights());
+    assert.ok(worst.diff < weightTol, `step ${s}: ${worst.name} differs by ${worst.diff} of its scale`);
+  }
+  ort.dispose();
+  tfjs.dispose();
+}
+
+test('gpt steps (dropout, topk targets, padding positions) match the tfjs trainer', async () => {
+  const spec: StudentSpec = { arch: 'gpt', vocab: 11, dModel: 8, layers: 2, heads: 2, seqLen: 5, dropout: 0.1 };
+  const B = 3;
+  await compareSteps(setupFor(spec, 'topk', { temperature: 2, alpha: 0.5 }),
+    // the k part of the qkv bias has a zero gradient (softmax ignores a per-query constant), so AdamW
+    // turns rounding noise into steps of up to lr there: weights get a looser bound than the loss
+    (s) => targetBatch(50 + s, B * 5, 11, 'topk', Int32Array.from({ length: B * 5 }, (_, i) => (i * 7 + s) % 11), B), 3, 1e-5, 2e-3);
+});
+
+test('cnn steps (conv, pooling, dropout, full targets) match the tfjs trainer', async () => {
+  const spec: StudentSpec = { arch: 'cnn', inputShape: [6, 6, 2], conv: [{ filters: 3, kernel: 3, pool: 2 }, { filters: 4, kernel: 3 }], dense: [7], dropout: 0.2, classes: 10 };
+  await compareSteps(setupFor(spec, 'full', { temperature: 2, alpha: 0.5 }), (s) => randomBatch(60 + s, 6, 10, 'full', 72), 3, 1e-5);
 });

@@ -8,6 +8,7 @@ import type { KdLossOptions } from '../../../src/train/losses/index.js';
 import { AdamW } from '../../../src/train/optim/index.js';
 import { buildStudent, type Student, type StudentSpec } from '../../../src/train/students/index.js';
 import { trainStep } from '../../../src/train/index.js';
+import { OnnxTrainer } from '../../../src/train/onnxruntime/index.js';
 import { disposeBatch, toTensors, trainingColumns } from '../../../src/train/batch.js';
 import { inputOf, type BenchCache } from './caches.js';
 import { timeRuns, type RunOptions } from './stats.js';
@@ -48,6 +49,25 @@ export function stepRig(spec: StudentSpec, cache: BenchCache, batch: LoaderBatch
       }
     },
     dispose: () => { optimizer.dispose(); student.dispose(); },
+  };
+}
+
+/** The onnxruntime trainer's side of the benchmark: the same loss, AdamW (lr 1e-3, clip 1) and batch. */
+export interface OrtStepRig {
+  /** Runs one optimizer step over the batch; resolves with the loss. */
+  step(index: number): Promise<number>;
+  dispose(): void;
+}
+
+/** An OnnxTrainer over `batch` with `threads` intra-op threads (0: all cores). */
+export async function ortStepRig(spec: StudentSpec, cache: BenchCache, batch: LoaderBatch, threads: number): Promise<OrtStepRig> {
+  const trainer = await OnnxTrainer.create({
+    spec, input: inputOf(cache), manifest: cache.manifest, loss: BENCH_LOSS,
+    optimizer: { kind: 'adamw', lr: 1e-3, weightDecay: 0.01, momentum: 0, clipNorm: 1 }, seed: 1, threads,
+  });
+  return {
+    step: async (index) => (await trainer.step([batch], 1e-3, Math.max(index, 0))).loss,
+    dispose: () => trainer.dispose(),
   };
 }
 
