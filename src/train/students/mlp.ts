@@ -13,11 +13,13 @@ function widths(spec: MlpSpec): number[] {
 /** dense_i/kernel [in,out] and dense_i/bias [out] for i = 0..hidden.length (the last is the output layer). */
 export function mlpParamDefs(spec: MlpSpec): ParamDef[] {
   const w = widths(spec);
+  const linear = new Set(spec.linearHidden);
   const defs: ParamDef[] = [];
   for (let i = 0; i + 1 < w.length; i++) {
     const [fanIn, fanOut] = [w[i]!, w[i + 1]!];
     const hidden = i + 2 < w.length;
-    const init = hidden && spec.activation !== 'tanh' ? { kind: 'heUniform' as const, fanIn } : { kind: 'glorotUniform' as const, fanIn, fanOut };
+    // a linear bottleneck feeds no ReLU, so it takes Glorot like the output layer
+    const init = hidden && !linear.has(i) && spec.activation !== 'tanh' ? { kind: 'heUniform' as const, fanIn } : { kind: 'glorotUniform' as const, fanIn, fanOut };
     defs.push({ name: `dense_${i}/kernel`, shape: [fanIn, fanOut], init }, { name: `dense_${i}/bias`, shape: [fanOut], init: { kind: 'zeros' } });
   }
   return defs;
@@ -36,11 +38,13 @@ export function mlpForward(spec: MlpSpec, seed: number, params: Params, inputs: 
   return tf.tidy(() => {
     let h = dropout(tf.reshape(tf.cast(inputs, 'float32'), [inputs.shape[0]!, spec.inputs]) as tf.Tensor2D, spec.inputDropout ?? 0, stream);
     const n = spec.hidden.length;
+    const linear = new Set(spec.linearHidden);
     for (let i = 0; i <= n; i++) {
-      const last = i === n;
-      const relu = !last && spec.activation === 'relu';
+      // the output layer and linear bottlenecks: no activation, no dropout
+      const plain = i === n || linear.has(i);
+      const relu = !plain && spec.activation === 'relu';
       h = dense(h, param(params, `dense_${i}/kernel`), param(params, `dense_${i}/bias`), { activation: relu ? 'relu' : 'linear', inputGrad: i > 0 });
-      if (last) break;
+      if (plain) continue;
       if (spec.activation === 'gelu') h = gelu(h);
       else if (spec.activation === 'tanh') h = tf.tanh(h);
       h = dropout(h, spec.dropout, stream);

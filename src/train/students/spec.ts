@@ -16,6 +16,11 @@ export interface MlpSpec {
   inputDropout?: number;
   /** Number of output classes (logits). */
   classes: number;
+  /**
+   * Indices into `hidden` of layers with no activation and no dropout: the rank-r bottleneck of a
+   * factorized layer W ≈ A·B (in x r)(r x out), see lowRankSpec (default none).
+   */
+  linearHidden?: number[];
 }
 
 /** One convolution block: conv (stride 1, 'same', odd kernel) + ReLU, then optional max pooling. */

@@ -18,6 +18,9 @@ export function validateSpec(spec: StudentSpec): void {
       if (!['relu', 'gelu', 'tanh'].includes(spec.activation)) throw new TrainError(`${where}: activation must be relu, gelu or tanh, got ${String(spec.activation)}`);
       rate(spec.dropout, 'dropout');
       rate(spec.inputDropout, 'inputDropout');
+      (spec.linearHidden ?? []).forEach((l, i) => {
+        if (!(Number.isInteger(l) && l >= 0 && l < spec.hidden.length)) throw new TrainError(`${where}: linearHidden[${i}] must index a hidden layer (0..${spec.hidden.length - 1}), got ${String(l)}`);
+      });
       return;
     case 'cnn': {
       if (spec.inputShape.length !== 3) throw new TrainError(`${where}: inputShape must be [H, W, C], got [${spec.inputShape}]`);

@@ -8,7 +8,7 @@ import type { WeightSource } from './weights.js';
 export function mlpGraph(g: GraphBuilder, spec: MlpSpec, w: WeightSource, x: string, opts: StudentGraphOptions = {}): string {
   const inputRate = spec.inputDropout ?? 0;
   const h = opts.dropout && inputRate > 0 ? opts.dropout(g, x, inputRate, ['batch', spec.inputs]) : x;
-  return denseStack(g, h, w, [spec.inputs, ...spec.hidden, spec.classes], spec.activation, spec.dropout, opts);
+  return denseStack(g, h, w, [spec.inputs, ...spec.hidden, spec.classes], spec.activation, spec.dropout, opts, new Set(spec.linearHidden));
 }
 
 /**
