@@ -40,7 +40,8 @@ export { buildStudent } from './train/students/index.js';
 export type { Student, StudentSpec, MlpSpec, CnnSpec, GptSpec } from './train/students/index.js';
 export { AdamW, SGD, cosineWithWarmup, constant, clipByGlobalNorm } from './train/optim/index.js';
 export { selectBackend } from './train/backend/index.js';
-export { SummaryWriter } from './train/tensorboard/index.js';
+export { SummaryWriter, graphDefFromOnnx, flattenHParams, histogramOf, memoryScalars, PhaseTimes } from './train/tensorboard/index.js';
+export type { GraphDef, HParamValue, HParamsMetric, HParamsOptions, SessionStatus } from './train/tensorboard/index.js';
 
 // the whole experiment
 export { distillAndCompare } from './experiment/index.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ function readmeExample(): string {
 
 /**
  * A lockfile for a project depending only on the tarball: the repository's own lock without its
- * dev packages pins exactly the versions kennis depends on, so `npm ci --offline` installs them
+ * dev packages pins exactly the versions kennis depends on, so `npm ci --prefer-offline` installs them
  * from the npm cache (every tarball is there after the repository's own `npm ci`).
  */
 function lockFor(pkg: PackageJson, tarball: string, project: Record<string, unknown>): unknown {
@@ -45,9 +45,10 @@ function lockFor(pkg: PackageJson, tarball: string, project: Record<string, unkn
   return { name: project['name'], version: project['version'], lockfileVersion: 3, requires: true, packages };
 }
 
-test('npm pack builds a tarball that installs into an empty project, runs `kennis --help`, imports with types and runs the README example', { timeout: 240_000 }, () => {
+test('npm pack builds a tarball that installs into an empty project, runs `kennis --help`, imports with types and runs the README example', { timeout: 400_000 }, (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageJson;
   const dir = mkdtempSync(join(tmpdir(), 'kennis-pack-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_update_notifier: 'false' };
 
   // pack: `prepare` builds dist/ from a clean slate first
@@ -66,7 +67,7 @@ test('npm pack builds a tarball that installs into an empty project, runs `kenni
   const manifest = { name: 'uses-kennis', version: '1.0.0', private: true, type: 'module', dependencies: { kennis: `file:${tarball}` }, allowScripts: pkg.allowScripts };
   writeFileSync(join(project, 'package.json'), JSON.stringify(manifest, null, 2));
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify(lockFor(pkg, tarball, manifest), null, 2));
-  execFileSync(NPM, ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(NPM, ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
   assert.ok(!existsSync(join(project, 'node_modules/kennis/src')), 'the installed package runs dist/, it has no sources');
 
   // the command, through npm's bin link
@@ -79,10 +80,14 @@ test('npm pack builds a tarball that installs into an empty project, runs `kenni
   // the README's example: type-checked against the package's exported types, then run
   writeFileSync(join(project, 'example.ts'), readmeExample());
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
+    compilerOptions: {
+      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true,
+      types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')],
+    },
     files: ['example.ts'],
   }));
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, env, encoding: 'utf8' });
+  const typecheck = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, env, encoding: 'utf8' });
+  assert.equal(typecheck.status, 0, `the README example type-checks against the package's types:\n${typecheck.stdout}`);
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'example.ts'], { cwd: project, env, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   const line = /^(\d+) soft targets in (.+); (\d+) student steps on (\w+)$/m.exec(run.stdout);

@@ -6,68 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SummaryWriter, crc32c, maskedCrc32c } from '../../src/train/tensorboard/index.js';
 import { KennisError } from '../../src/core/errors/index.js';
-
-// ---- an independent reader: bitwise CRC-32C, TFRecord unframing, protobuf wire decoding ----
-
-function crcBitwise(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let i = 0; i < 8; i++) c = (c >>> 1) ^ (0x82f63b78 & -(c & 1));
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function masked(bytes: Uint8Array): number {
-  const c = crcBitwise(bytes);
-  return (((c >>> 15) | (c << 17)) + 0xa282ead8) >>> 0;
-}
-
-/** Splits a TFRecord file, asserting both CRCs of every record. */
-function readRecords(file: Buffer): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
-  while (at < file.length) {
-    assert.ok(at + 12 <= file.length, 'truncated record header');
-    const len = Number(file.readBigUInt64LE(at));
-    assert.equal(file.readUInt32LE(at + 8), masked(file.subarray(at, at + 8)), `length CRC of record ${out.length}`);
-    const data = file.subarray(at + 12, at + 12 + len);
-    assert.equal(data.length, len, 'truncated record data');
-    assert.equal(file.readUInt32LE(at + 12 + len), masked(data), `data CRC of record ${out.length}`);
-    out.push(data);
-    at += 12 + len + 4;
-  }
-  return out;
-}
-
-type Field = { field: number; wire: number; int?: bigint; bytes?: Uint8Array; f64?: number; f32?: number };
-
-function parseMessage(b: Uint8Array): Field[] {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const fields: Field[] = [];
-  let at = 0;
-  const varint = (): bigint => {
-    let x = 0n;
-    let shift = 0n;
-    for (;;) {
-      const byte = b[at++]!;
-      x |= BigInt(byte & 0x7f) << shift;
-      if (!(byte & 0x80)) return x;
-      shift += 7n;
-    }
-  };
-  while (at < b.length) {
-    const key = Number(varint());
-    const field = key >> 3;
-    const wire = key & 7;
-    if (wire === 0) fields.push({ field, wire, int: varint() });
-    else if (wire === 1) { fields.push({ field, wire, f64: view.getFloat64(at, true) }); at += 8; }
-    else if (wire === 5) { fields.push({ field, wire, f32: view.getFloat32(at, true) }); at += 4; }
-    else if (wire === 2) { const n = Number(varint()); fields.push({ field, wire, bytes: b.subarray(at, at + n) }); at += n; }
-    else throw new Error(`unexpected wire type ${wire}`);
-  }
-  return fields;
-}
+import { crcBitwise, masked, parseMessage, readRecords } from './helpers.js';
 
 interface DecodedEvent { wallTime?: number; step: bigint; fileVersion?: string; values: { tag: string; value: number }[] }
 
@@ -88,7 +27,8 @@ function decodeEvent(b: Uint8Array): DecodedEvent {
         }
         ev.values.push({ tag, value });
       }
-    } else throw new Error(`unexpected Event field ${f.field}`);
+    } else if (f.field === 10) { assert.equal(f.wire, 2, 'source_metadata is a message'); }
+    else throw new Error(`unexpected Event field ${f.field}`);
   }
   return ev;
 }

@@ -2,14 +2,29 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KennisError, assert } from '../../core/errors/index.js';
-import { encodeFileVersionEvent, encodeScalarsEvent } from './proto.js';
+import type { GraphDef } from './graph.js';
+import { experimentValue, sessionEndValue, sessionStartValue, type HParamValue, type HParamsMetric, type SessionStatus } from './hparams.js';
+import { DEFAULT_BUCKETS, histogramOf } from './histogram.js';
+import { encodeEvent, encodeFileVersionEvent, encodeMessage, encodeScalarsEvent } from './proto.js';
 import { frameRecord } from './record.js';
+
+/** Options of SummaryWriter.hparams. */
+export interface HParamsOptions {
+  /** Metric columns of the HParams view (scalar tags this run logs); written with the experiment description. */
+  metrics?: readonly HParamsMetric[];
+  /** Sessions with the same group name are repeats (e.g. seeds) of one configuration. */
+  groupName?: string;
+  /** Where the trained model is, shown as is. */
+  modelUri?: string;
+  /** Seconds since the epoch; default now. */
+  startTime?: number;
+}
 
 /** The version string TensorBoard expects in the first record. */
 export const FILE_VERSION = 'brain.Event:2';
 
 /**
- * Writes TensorBoard scalar summaries to `<logdir>/events.out.tfevents.<secs>.<host>.<pid>.kennis`
+ * Writes TensorBoard summaries (scalars, histograms, the model graph, HParams sessions) to `<logdir>/events.out.tfevents.<secs>.<host>.<pid>.kennis`
  * without TensorFlow. Every record is appended with a synchronous write, so a crash of the
  * process loses nothing already written and a torn write affects at most the last record.
  */
@@ -45,13 +60,54 @@ export class SummaryWriter {
   /** Logs several scalars at `step` in one event. */
   scalars(values: Readonly<Record<string, number>>, step: number, wallTime: number = Date.now() / 1000): void {
     const entries = Object.entries(values);
-    assert(Number.isSafeInteger(step), () => `expected an integer summary step, got ${step}`);
-    assert(Number.isFinite(wallTime), () => `expected a finite summary wall time in seconds, got ${wallTime}`);
+    checkStep(step, wallTime);
     for (const [tag, v] of entries) {
-      assert(tag.length > 0, () => `expected a non-empty summary tag, got ''`);
+      checkTag(tag);
       assert(typeof v === 'number', () => `expected a number for summary '${tag}', got ${typeof v}`);
     }
     this.append(encodeScalarsEvent(wallTime, step, entries));
+  }
+
+  /** Logs the histogram of `values` (e.g. a weight tensor's) at `step`, in `buckets` equal-width buckets. */
+  histogram(tag: string, values: ArrayLike<number>, step: number, buckets = DEFAULT_BUCKETS, wallTime: number = Date.now() / 1000): void {
+    this.histograms({ [tag]: values }, step, buckets, wallTime);
+  }
+
+  /** Logs several histograms at `step` in one event, e.g. every weight of a model under 'weights/'. */
+  histograms(values: Readonly<Record<string, ArrayLike<number>>>, step: number, buckets = DEFAULT_BUCKETS, wallTime: number = Date.now() / 1000): void {
+    checkStep(step, wallTime);
+    const summary = Object.entries(values).map(([tag, v]) => {
+      checkTag(tag);
+      return { tag, histo: histogramOf(v, buckets) };
+    });
+    this.append(encodeEvent({ wallTime, step, summary: { value: summary } }));
+  }
+
+  /** Writes the model's graph for TensorBoard's Graphs tab (see graphDefFromOnnx). */
+  graph(graphDef: GraphDef, wallTime: number = Date.now() / 1000): void {
+    checkStep(0, wallTime);
+    this.append(encodeEvent({ wallTime, graphDef: encodeMessage('tensorboard.GraphDef', graphDef as unknown as Record<string, unknown>) }));
+  }
+
+  /**
+   * Starts this run as an HParams session with its hyperparameters (flattenHParams turns a recipe
+   * into them); with `metrics`, also describes the experiment's columns. End it with hparamsEnd().
+   */
+  hparams(values: Readonly<Record<string, HParamValue>>, options: HParamsOptions = {}): void {
+    const wallTime = options.startTime ?? Date.now() / 1000;
+    checkStep(0, wallTime);
+    const summary = [sessionStartValue(values, wallTime, options.groupName, options.modelUri)];
+    if (options.metrics) {
+      for (const m of options.metrics) checkTag(m.tag);
+      summary.unshift(experimentValue(values, options.metrics, wallTime));
+    }
+    this.append(encodeEvent({ wallTime, summary: { value: summary } }));
+  }
+
+  /** Ends the HParams session started by hparams(). */
+  hparamsEnd(status: SessionStatus = 'success', wallTime: number = Date.now() / 1000): void {
+    checkStep(0, wallTime);
+    this.append(encodeEvent({ wallTime, summary: { value: [sessionEndValue(status, wallTime)] } }));
   }
 
   /** Forces written records to stable storage (they are already in the file). */
@@ -81,4 +137,13 @@ export class SummaryWriter {
     let at = 0;
     while (at < record.length) at += fs.writeSync(fd, record, at, record.length - at);
   }
+}
+
+function checkStep(step: number, wallTime: number): void {
+  assert(Number.isSafeInteger(step), () => `expected an integer summary step, got ${step}`);
+  assert(Number.isFinite(wallTime), () => `expected a finite summary wall time in seconds, got ${wallTime}`);
+}
+
+function checkTag(tag: string): void {
+  assert(tag.length > 0, () => `expected a non-empty summary tag, got ''`);
 }
