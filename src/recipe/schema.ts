@@ -180,6 +180,8 @@ export const trainSchema = z.object({
   checkpoint_every: z.number().int().nonnegative().default(0),
   /** Write a metrics line every n steps. */
   log_every: z.number().int().positive().default(20),
+  /** TensorBoard histograms of the weights and gradients every n steps (0: none). */
+  histogram_every: z.number().int().nonnegative().default(0),
 }).strict();
 
 export const outputSchema = z.object({
