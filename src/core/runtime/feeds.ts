@@ -8,14 +8,22 @@ import { describeSignature, type PlainTensor } from './session.js';
 export interface InputBinding {
   /** Model input name. */
   input: string;
-  /** Dataset column, or undefined for a generated all-ones attention mask. */
+  /** Dataset column, or undefined for an input kennis generates (see `generate`). */
   column?: string;
   /** Per-row shape (batch dim excluded). */
   rowShape: number[];
   /** onnxruntime element type. */
-  type: 'float32' | 'int64' | 'int32';
-  /** Source column of a generated attention mask (its shape is copied). */
+  type: 'float32' | 'int64' | 'int32' | 'float16' | 'bool';
+  /**
+   * A generated input: `ones` (attention_mask), `positions` (position_ids 0..T-1 per row),
+   * `empty` (past_key_values.*: a 0-length past, so the decoder runs the full sequence),
+   * `false` (use_cache_branch of merged decoders: the branch without past).
+   */
+  generate?: 'ones' | 'positions' | 'empty' | 'false';
+  /** `ones`/`positions`: the column whose shape the generated input copies. */
   maskOf?: string;
+  /** Not batched: fed with exactly these dims (use_cache_branch). */
+  dims?: number[];
 }
 
 /** Recipe mapping: model input -> column with optional reshape and cast. */
@@ -23,9 +31,14 @@ export type InputMapping = Record<string, { column: string; shape?: number[]; dt
 
 const FEEDABLE = new Set(['float32', 'int64', 'int32']);
 
+/** Inputs of Hugging Face decoder exports (torch.onnx.export, Optimum) that hold the key/value cache. */
+const PAST = /^(past_key_values|past)[._]/;
+
 /**
  * Matches model inputs to dataset columns. Inputs not in `mapping` take the column of the same
- * name; an `attention_mask` input with no column is fed as all ones when `autoMask` is set.
+ * name; the inputs of Hugging Face decoder exports with no such column are generated for a
+ * full-sequence forward: `attention_mask` all ones (when `autoMask` is set), `position_ids`
+ * 0..T-1, `past_key_values.*` with a 0-length past, `use_cache_branch` false.
  */
 export function bindInputs(inputs: readonly TensorSignature[], schema: Schema, mapping: InputMapping | undefined, autoMask: boolean): InputBinding[] {
   const columns = schema.fields.map((f) => f.name).filter((n) => n !== 'row');
@@ -35,16 +48,19 @@ export function bindInputs(inputs: readonly TensorSignature[], schema: Schema, m
   }
   const bindings: InputBinding[] = [];
   for (const input of inputs) {
-    if (!FEEDABLE.has(input.type)) {
-      throw new TeacherError(`teacher input '${input.name}' has type ${input.type}; kennis feeds float32, int64 or int32 inputs`);
-    }
     const m = mapping?.[input.name];
     const column = m?.column ?? (columns.includes(input.name) ? input.name : undefined);
     if (column === undefined) {
-      if (input.name === 'attention_mask' && autoMask) {
-        bindings.push({ input: input.name, rowShape: [], type: input.type as InputBinding['type'], maskOf: '' });
+      const generated = generatedInput(input, autoMask);
+      if (generated) {
+        bindings.push(generated);
         continue;
       }
+    }
+    if (!FEEDABLE.has(input.type)) {
+      throw new TeacherError(`teacher input '${input.name}' has type ${input.type}; kennis feeds float32, int64 or int32 inputs`);
+    }
+    if (column === undefined) {
       throw new TeacherError(`teacher input '${input.name}' has no dataset column; map it with teacher.inputs.${input.name}.column=<one of ${columns.join(', ')}>`);
     }
     const field = schema.fields.find((f) => f.name === column);
@@ -65,9 +81,35 @@ export function bindInputs(inputs: readonly TensorSignature[], schema: Schema, m
     }
     bindings.push({ input: input.name, column, rowShape, type: (m?.dtype ?? input.type) as InputBinding['type'] });
   }
-  for (const b of bindings) if (b.maskOf === '') b.maskOf = bindings.find((o) => o.column !== undefined && o.type !== 'float32')?.column ?? bindings.find((o) => o.column)?.column;
-  for (const b of bindings) if (b.maskOf !== undefined) b.rowShape = bindings.find((o) => o.column === b.maskOf)!.rowShape;
+  // generated masks and positions take the shape of the token column (the first integer one)
+  const ids = bindings.find((o) => o.column !== undefined && o.type !== 'float32') ?? bindings.find((o) => o.column !== undefined);
+  for (const b of bindings) {
+    if (b.generate !== 'ones' && b.generate !== 'positions') continue;
+    if (!ids) throw new TeacherError(`teacher input '${b.input}' takes the shape of the token ids, but no input is fed from a dataset column; map input_ids with teacher.inputs.input_ids.column`);
+    b.maskOf = ids.column!;
+    b.rowShape = ids.rowShape;
+  }
   return bindings;
+}
+
+/** The binding of an input kennis fills itself, or undefined when it has to come from a column. */
+function generatedInput(input: TensorSignature, autoMask: boolean): InputBinding | undefined {
+  const { name, type, shape } = input;
+  if (name === 'attention_mask' && autoMask && FEEDABLE.has(type)) return { input: name, rowShape: [], type: type as InputBinding['type'], generate: 'ones' };
+  if (name === 'position_ids' && (type === 'int64' || type === 'int32')) return { input: name, rowShape: [], type, generate: 'positions' };
+  if (name === 'use_cache_branch' && type === 'bool') {
+    return { input: name, rowShape: [], type, generate: 'false', dims: shape.map((d) => (typeof d === 'number' ? d : 1)) };
+  }
+  if (PAST.test(name) && (type === 'float32' || type === 'float16')) {
+    // [batch, heads, past_sequence_length, head_dim]: the past length is the one dynamic dim after the batch
+    const row = shape.slice(1);
+    const dynamic = row.filter((d) => typeof d !== 'number');
+    if (dynamic.length !== 1) {
+      throw new TeacherError(`teacher input '${name}' has shape [${shape.join(',')}]; kennis feeds an empty past only when every dim but the batch and the past length is fixed; re-export the teacher with fixed heads and head size`);
+    }
+    return { input: name, rowShape: row.map((d) => (typeof d === 'number' ? d : 0)), type, generate: 'empty' };
+  }
+  return undefined;
 }
 
 /** Builds the feeds of one batch from its columns, casting to each input's element type. */
@@ -75,25 +117,29 @@ export function buildFeeds(batch: RecordBatch, bindings: readonly InputBinding[]
   const feeds: Record<string, PlainTensor> = {};
   const n = batch.numRows;
   for (const b of bindings) {
-    const dims = [n, ...b.rowShape];
+    const dims = b.dims ?? [n, ...b.rowShape];
     const size = dims.reduce((a, d) => a * d, 1);
     if (b.column === undefined) {
-      feeds[b.input] = { type: b.type, data: fill(b.type, size), dims };
+      feeds[b.input] = { type: b.type, data: generate(b, size, dims), dims };
       continue;
     }
     const values = flatValues(batch.getChild(b.column)!);
-    feeds[b.input] = { type: b.type, data: cast(values, b.type), dims };
+    // column-fed inputs passed FEEDABLE in bindInputs
+    feeds[b.input] = { type: b.type, data: cast(values, b.type as 'float32' | 'int64' | 'int32'), dims };
   }
   return feeds;
 }
 
-function fill(type: InputBinding['type'], size: number): PlainTensor['data'] {
-  if (type === 'int64') return new BigInt64Array(size).fill(1n);
-  if (type === 'int32') return new Int32Array(size).fill(1);
-  return new Float32Array(size).fill(1);
+function generate(b: InputBinding, size: number, dims: readonly number[]): PlainTensor['data'] {
+  if (b.generate === 'empty' || b.generate === 'false') return b.type === 'float32' ? new Float32Array(size) : b.type === 'float16' ? new Uint16Array(size) : new Uint8Array(size);
+  const length = dims.at(-1) ?? 1;
+  const value = b.generate === 'positions' ? (i: number) => i % length : () => 1;
+  if (b.type === 'int64') return BigInt64Array.from({ length: size }, (_, i) => BigInt(value(i)));
+  if (b.type === 'int32') return Int32Array.from({ length: size }, (_, i) => value(i));
+  return Float32Array.from({ length: size }, (_, i) => value(i));
 }
 
-function cast(values: ArrayLike<number | bigint>, type: InputBinding['type']): PlainTensor['data'] {
+function cast(values: ArrayLike<number | bigint>, type: 'float32' | 'int64' | 'int32'): PlainTensor['data'] {
   if (type === 'float32') return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>, Number);
   if (type === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>, Number);
   if (values instanceof BigInt64Array) return values;
