@@ -183,3 +183,23 @@ test('cnn steps (conv, pooling, dropout, full targets) match the tfjs trainer', 
   const spec: StudentSpec = { arch: 'cnn', inputShape: [6, 6, 2], conv: [{ filters: 3, kernel: 3, pool: 2 }, { filters: 4, kernel: 3 }], dense: [7], dropout: 0.2, classes: 10 };
   await compareSteps(setupFor(spec, 'full', { temperature: 2, alpha: 0.5 }), (s) => randomBatch(60 + s, 6, 10, 'full', 72), 3, 1e-5);
 });
+
+test('a run resumed from getWeights/optimizerState (plain data, as checkpoints store them) ends with byte-identical weights', async () => {
+  const setup = setupFor({ ...MLP, dropout: 0.2 } as StudentSpec, 'topk', { temperature: 2, alpha: 0.5 });
+  const batches = Array.from({ length: 6 }, (_, s) => randomBatch(70 + s, 9, 10, 'topk', 20));
+  const straight = await OnnxTrainer.create(setup);
+  for (const [s, b] of batches.entries()) await straight.step([b], 1e-2, s);
+  const first = await OnnxTrainer.create(setup);
+  for (const [s, b] of batches.slice(0, 3).entries()) await first.step([b], 1e-2, s);
+  const weights = first.getWeights();
+  const state = first.optimizerState();
+  first.dispose();
+  const resumed = await OnnxTrainer.create({ ...setup, seed: setup.seed });
+  resumed.setWeights(weights);
+  resumed.loadOptimizerState(state);
+  for (const [s, b] of batches.entries()) if (s >= 3) await resumed.step([b], 1e-2, s);
+  assert.deepEqual(resumed.getWeights(), straight.getWeights());
+  assert.deepEqual(resumed.optimizerState(), straight.optimizerState());
+  straight.dispose();
+  resumed.dispose();
+});
