@@ -22,22 +22,23 @@ function reducedAxes(c: GradContext): string | number[] | 'all' {
 }
 
 /**
- * The gradient of a reduction's output broadcast back over the reduced axes (with keepdims=0
- * the axes are first re-inserted), plus the output itself re-expanded the same way for ops whose
- * gradient needs it.
+ * A reduction's output (or its gradient) with the reduced axes back as size-1 axes (with
+ * keepdims=0 they are re-inserted), so it broadcasts against the input.
  */
-function unreduce(c: GradContext, v: string): string {
+function keptDims(c: GradContext, v: string): string {
   const axes = reducedAxes(c);
-  if (c.attr('keepdims', 1) === 0 && axes !== 'all') v = c.op('Unsqueeze', [v, typeof axes === 'string' ? axes : c.ints(axes)]);
-  return c.op('Expand', [v, c.op('Shape', [c.x(0)])]);
+  return c.attr('keepdims', 1) === 0 && axes !== 'all' ? c.op('Unsqueeze', [v, typeof axes === 'string' ? axes : c.ints(axes)]) : v;
 }
 
-function reductionRule(local: (c: GradContext, dyFull: string) => string): GradientRule {
+/** The rule of a reduction from its local gradient, given dy with the reduced axes kept (broadcasting against x). */
+function reductionRule(local: (c: GradContext, dyKept: string) => string): GradientRule {
   return (c) => {
     if (reducedAxes(c) === 'all' && c.attr('noop_with_empty_axes', 0) === 1) return [c.dy];
-    return [local(c, unreduce(c, c.dy))];
+    return [local(c, keptDims(c, c.dy))];
   };
 }
+
+const expandLikeInput = (c: GradContext, v: string): string => c.op('Expand', [v, c.op('Shape', [c.x(0)])]);
 
 /** Sum over a softmax axis with keepdims, for Softmax/LogSoftmax (opset >= 13 semantics: one axis). */
 const sumOverAxis = (c: GradContext, v: string): string => c.reduceSum(v, [c.attr('axis', -1)], true);
@@ -133,13 +134,13 @@ export const MATH_RULES: Record<string, GradientRule> = {
     c.needs(2) ? c.reduceTo(where(c, c.x(0), false), c.x(2), c.y()) : undefined,
   ],
   Cast: (c) => [c.op('Cast', [c.dy], { to: c.facts.elemType(c.x(0)) ?? c.floatType })],
-  ReduceSum: reductionRule((_, dyFull) => dyFull),
-  ReduceMean: reductionRule((c, dyFull) => {
+  ReduceSum: reductionRule(expandLikeInput),
+  ReduceMean: reductionRule((c, dy) => {
     const count = c.toFloat(c.op('Div', [c.op('Size', [c.x(0)]), c.op('Size', [c.y()])]));
-    return c.op('Div', [dyFull, count]);
+    return expandLikeInput(c, c.op('Div', [dy, count]));
   }),
-  ReduceLogSumExp: reductionRule((c, dyFull) => c.op('Mul', [dyFull, c.op('Exp', [c.op('Sub', [c.x(0), unreduce(c, c.y())])])])),
-  ReduceSumSquare: reductionRule((c, dyFull) => c.op('Mul', [dyFull, c.op('Mul', [c.x(0), c.scalar(2)])])),
+  ReduceLogSumExp: reductionRule((c, dy) => c.op('Mul', [dy, c.op('Exp', [c.op('Sub', [c.x(0), keptDims(c, c.y())])])])),
+  ReduceSumSquare: reductionRule((c, dy) => c.op('Mul', [dy, c.op('Mul', [c.x(0), c.scalar(2)])])),
   ReduceMax: reductionRule(extremumGrad),
   ReduceMin: reductionRule(extremumGrad),
   MatMul: matmulRule,
@@ -147,11 +148,11 @@ export const MATH_RULES: Record<string, GradientRule> = {
 };
 
 /** ReduceMax/ReduceMin: the gradient is shared equally by the elements equal to the extremum. */
-function extremumGrad(c: GradContext, dyFull: string): string {
-  const mask = c.toFloat(c.op('Equal', [c.x(0), unreduce(c, c.y())]));
+function extremumGrad(c: GradContext, dy: string): string {
+  const mask = c.toFloat(c.op('Equal', [c.x(0), keptDims(c, c.y())]));
   const axes = reducedAxes(c);
   const count = axes === 'all'
     ? c.op('ReduceSum', [mask], { keepdims: 1 })
     : c.reduceSum(mask, axes, true);
-  return c.op('Div', [c.op('Mul', [dyFull, mask]), count]);
+  return c.op('Mul', [mask, c.op('Div', [dy, count])]);
 }
