@@ -1,11 +1,11 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { CacheError } from '../core/errors/index.js';
-import { isCode, writeFileAtomic } from '../core/util/fs.js';
+import { fileKind, isCode, writeFileAtomic } from '../core/util/fs.js';
 import type { FileContext } from '../core/errors/index.js';
 import { manifestSchema, type Manifest } from './manifest.js';
-import { MANIFEST_FILE, resolveShardPath } from './paths.js';
+import { MANIFEST_FILE, resolveShardPath, symlinkOutside } from './paths.js';
 import { parseWorkerManifestFile } from './workers.js';
 
 /** Options of readManifest. */
@@ -28,6 +28,11 @@ export async function readManifest(dir: string, options: ReadManifestOptions = {
 /** readManifest for any manifest-shaped file of a cache directory (e.g. a worker's), validated by `schema`. */
 export async function readManifestFile<T extends Manifest>(dir: string, name: string, schema: z.ZodType<T>, options: ReadManifestOptions = {}): Promise<T | undefined> {
   const file = path.join(dir, name);
+  // untrusted like the shards: a manifest that leads out of the cache, or is no file, is not this cache's
+  const outside = await symlinkOutside(dir, file).catch(() => undefined);
+  if (outside) throw new CacheError(`'${file}' is a symlink to '${outside}' outside the cache directory '${dir}'; replace it with the manifest file itself, or delete '${dir}' and re-run precompute`);
+  const st = await stat(file).catch(() => undefined);
+  if (st && !st.isFile()) throw new CacheError(`'${file}' is ${fileKind(st)}, not a regular file; delete it and re-run precompute`);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

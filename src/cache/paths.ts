@@ -46,26 +46,29 @@ export function checkShardFileName(file: string, where: string): void {
 export async function resolveShardPath(dir: string, file: string, where: string): Promise<string> {
   checkShardFileName(file, where);
   const full = path.join(dir, file);
+  const target = await symlinkOutside(dir, full);
+  if (target) throw new CacheError(`${where} file '${file}' is a symlink to '${target}' outside the cache directory '${dir}'; replace it with the shard file itself`);
+  return full;
+}
+
+/** Where `full` (a file of cache `dir`) leads when it is a symlink out of `dir`; undefined for anything else, a missing file included. */
+export async function symlinkOutside(dir: string, full: string): Promise<string | undefined> {
   let isLink: boolean;
   try {
     isLink = (await lstat(full)).isSymbolicLink();
   } catch (err) {
-    if (isCode(err, 'ENOENT')) return full;
+    if (isCode(err, 'ENOENT')) return undefined;
     throw err;
   }
-  if (isLink) {
-    const root = await realpath(dir);
-    let target: string;
-    try {
-      target = await realpath(full);
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) return full;
-      throw err;
-    }
-    const rel = path.relative(root, target);
-    if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-      throw new CacheError(`${where} file '${file}' is a symlink to '${target}' outside the cache directory '${dir}'; replace it with the shard file itself`);
-    }
+  if (!isLink) return undefined;
+  const root = await realpath(dir);
+  let target: string;
+  try {
+    target = await realpath(full);
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return undefined;
+    throw err;
   }
-  return full;
+  const rel = path.relative(root, target);
+  return rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel) ? target : undefined;
 }

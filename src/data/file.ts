@@ -77,10 +77,13 @@ export async function openFileDataset(options: FileDatasetOptions): Promise<Data
   const columns = mapping.map(([out, src]) => {
     const what = `column '${src}' of ${path}`;
     let vector = source.column(src, options.dtypes?.[out] ?? (out === options.label && format === 'jsonl' ? 'int32' : undefined));
-    if (out === options.label && options.dtypes?.[out] === undefined && isIntegerColumn(vector)) vector = castColumn(vector, 'int32', what);
     if (primitiveNameOf(leafType(vector.type)) !== undefined && hasNulls(vector)) {
       throw new DatasetError(`${what} has nulls; expected every row to hold a value (fill or drop them)`);
     }
+    if (out === options.label) checkLabels(vector, `label ${what}`);
+    // float labels that hold whole numbers (Parquet written from pandas) are class ids like int ones
+    const castable = isIntegerColumn(vector) || ['float32', 'float64'].includes(primitiveNameOf(leafType(vector.type)) ?? '');
+    if (out === options.label && options.dtypes?.[out] === undefined && castable) vector = castColumn(vector, 'int32', what);
     return [out, vector] as const;
   });
   const labelVector = columns.find(([n]) => n === options.label)?.[1];
@@ -127,6 +130,24 @@ function splitRows(source: SourceTable, splitColumn: string | undefined, split: 
     throw new DatasetError(`split '${split}' has no rows in '${path}': column '${splitColumn}' holds ${[...new Set(values)].slice(0, 10).join(', ')}; set dataset.split to one of them`);
   }
   return rows;
+}
+
+/** Labels are class or token ids: a NaN or fractional one would be stored and then silently masked or truncated. */
+function checkLabels(vector: Vector, what: string): void {
+  if (primitiveNameOf(leafType(vector.type)) === undefined || isIntegerColumn(vector)) return;
+  const values = flatValues(vector);
+  const perRow = values.length / vector.length;
+  let first = -1;
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isInteger(values[i])) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  if (first >= 0) {
+    throw new DatasetError(`${what} holds ${String(values[first])} at row ${Math.floor(first / perRow)}${bad > 1 ? ` (and ${bad - 1} more non-integer values)` : ''}; labels must be whole class or token ids: fix or drop these rows`);
+  }
 }
 
 function maxValue(vector: Vector): number {

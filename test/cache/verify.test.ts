@@ -93,8 +93,10 @@ test('a shard whose schema differs from the manifest is reported', async () => {
   const dir = await freshCache();
   await editManifest(dir, (m) => { m.schema[3]!.type = 'FixedSizeList[10]<Float16>'; });
   const report = await verifyCache(dir);
-  assert.equal(report.problems.length, 3);
-  assert.match(report.problems[0]!.problem, /expected column 3 'logits' FixedSizeList\[10\]<Float16>, got 'logits' FixedSizeList\[10\]<Float32>/);
+  // the manifest contradicts its own target spec (float32 logits), and each of the 3 shards the schema
+  assert.equal(report.problems.length, 4);
+  assert.deepEqual(report.problems[0], { file: 'manifest.json', problem: "targets (full, vocab 10, float32/uint8) call for column 'logits' of type FixedSizeList[10]<Float32>, but the schema has FixedSizeList[10]<Float16>" });
+  assert.match(report.problems[1]!.problem, /expected column 3 'logits' FixedSizeList\[10\]<Float16>, got 'logits' FixedSizeList\[10\]<Float32>/);
 });
 
 for (const [bad, why] of [['../x', "contains a path separator|contains '\\.\\.'"], ['/etc/passwd', 'is an absolute path'], ['a\\b.parquet', 'contains a path separator'], ['..', "contains '\\.\\.'"], ['', 'is empty']] as const) {

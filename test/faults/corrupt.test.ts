@@ -83,6 +83,8 @@ test('cache verify and train refuse a damaged cache or an escaping manifest, nam
     const root = join(ws.dir, `case-${i}`);
     const dir = join(root, finished.key);
     cpSync(finished.cacheDir, dir, { recursive: true });
+    // train finds a cache through its root's address book
+    cpSync(join(finished.cacheDir, '..', 'by-request'), join(root, 'by-request'), { recursive: true });
     d.apply(dir, manifest);
     const run = join(ws.dir, `run-${i}`);
     const recipe = ws.recipe(`case-${i}.yaml`, { cache: { root }, output: { dir: run } });

@@ -44,3 +44,47 @@ export const TARGET_COLUMNS = {
   topk: ['topk_ids', 'topk_logits', 'logsumexp'],
   sampled: ['sample_ids', 'sample_counts'],
 } as const satisfies Record<TargetKind, readonly string[]>;
+
+const ARROW_NAMES = { float32: 'Float32', float16: 'Float16', uint8: 'Uint8', uint16: 'Uint16', uint32: 'Uint32' } as const;
+
+/** Arrow type string of a column of fixed-size lists of `dims` (outermost first) over `element`. */
+function listType(dims: readonly number[], element: string): string {
+  return dims.reduceRight((inner, d) => `FixedSizeList[${d}]<${inner}>`, element);
+}
+
+/**
+ * The Arrow type (as the manifest's schema writes it) of each target column a spec calls for:
+ * what `cache verify` checks a manifest's schema against, so a manifest cannot claim one
+ * vocabulary, k, dtype or sequence length while its shards hold another.
+ */
+export function targetColumnTypes(spec: TargetSpec): Record<string, string> {
+  const positions = spec.seqLen ? [spec.seqLen] : [];
+  switch (spec.kind) {
+    case 'full':
+      return { logits: listType([...positions, spec.vocab], ARROW_NAMES[spec.valueDtype]) };
+    case 'topk':
+      return {
+        topk_ids: listType([...positions, spec.k ?? 0], ARROW_NAMES[spec.idDtype]),
+        topk_logits: listType([...positions, spec.k ?? 0], ARROW_NAMES[spec.valueDtype]),
+        logsumexp: listType(positions, 'Float32'),
+      };
+    case 'sampled':
+      return {
+        sample_ids: listType([...positions, spec.samples ?? 0], ARROW_NAMES[spec.idDtype]),
+        sample_counts: listType([...positions, spec.samples ?? 0], (spec.samples ?? 0) <= 255 ? 'Uint8' : 'Uint16'),
+      };
+  }
+}
+
+/** Why a target spec contradicts itself (k above the vocabulary, an id dtype that cannot hold it), or undefined. */
+export function targetSpecProblem(spec: TargetSpec): string | undefined {
+  if (spec.kind === 'topk' && (spec.k === undefined || spec.k > spec.vocab)) return `says top-${spec.k} of a vocabulary of ${spec.vocab}`;
+  if (spec.kind === 'sampled' && spec.samples === undefined) return 'says sampled targets without a number of samples';
+  if (spec.kind !== 'full' && spec.idDtype !== idDtypeFor(spec.vocab)) return `stores ids as ${spec.idDtype}, but a vocabulary of ${spec.vocab} needs ${idDtypeFor(spec.vocab)}`;
+  return undefined;
+}
+
+/** The id column of a spec whose values must lie in 0..vocab-1, if any. */
+export function idColumnOf(spec: TargetSpec): string | undefined {
+  return spec.kind === 'topk' ? 'topk_ids' : spec.kind === 'sampled' ? 'sample_ids' : undefined;
+}
