@@ -57,12 +57,15 @@ test('the page inlines the input JSON and echarts, and escapes hostile names eve
   assert.doesNotMatch(page, /<script[^>]*\ssrc=|<link\b|https?:\/\//);
 });
 
-test('chart data matches the input: headline bars, per-class bars, confusion cells', () => {
+test('chart data matches the input: headline bars, size frontier, per-class bars, confusion cells', () => {
   const input = mnistLikeReport();
   const charts = reportCharts(input);
   const byId = new Map(charts.map((c) => [c.id, c.option as unknown as { series: { name?: string; data: unknown[] }[] }]));
   const bars = byId.get('chart-headline')!.series[0]!.data as { value: number }[];
   assert.deepEqual(bars.map((b) => b.value), input.models.map((m) => m.metrics['test/error']));
+  // the size frontier: one point per model at (file bytes, headline metric)
+  const frontier = byId.get('chart-size-frontier')!.series as { name: string; data: [number, number][] }[];
+  assert.deepEqual(frontier.map((s) => [s.name, s.data]), input.models.map((m) => [m.name, [[m.bytes, m.metrics['test/error']]]]));
   const perClass = byId.get('chart-per-class')!.series;
   assert.deepEqual(perClass.map((s) => s.name), input.models.map((m) => m.name));
   assert.deepEqual(perClass.map((s) => s.data), input.models.map((m) => m.perClassErrors));
@@ -152,7 +155,7 @@ test('headless Chromium draws every chart as SVG and the screenshot is not blank
         const metric = chart.title.slice(chart.title.indexOf(': ') + 2);
         const runs = input.runs.filter((r) => r[chart.kind as 'train' | 'eval'].some((p) => metric in p));
         [marks, names] = [runs.length, runs.map((r) => r.name)];
-      } else if (chart.kind === 'headline' || chart.kind === 'size-latency') [marks, names] = [3, modelNames];
+      } else if (chart.kind === 'headline' || chart.kind === 'size-latency' || chart.kind === 'size-frontier') [marks, names] = [3, modelNames];
       else if (chart.kind === 'per-class') [marks, names] = [3 * CLASS_LABELS.length, [...modelNames, ...CLASS_LABELS]];
       else if (chart.kind === 'tradeoffs') [marks, names] = [4, input.tradeoffs!.points.map((p) => p.label)];
       else {

@@ -34,13 +34,44 @@ export function headlineChart(input: ReportInput, colors: ColorMap): ChartSpec |
 export function sizeLatencyChart(models: ReportModel[], colors: ColorMap): ChartSpec | undefined {
   const timed = models.filter((m) => finite(m.latencyMs));
   const useParams = timed.length > 0 && timed.every((m) => finite(m.params));
-  const sized = timed.filter((m) => finite(useParams ? m.params : m.bytes));
-  if (sized.length === 0) return undefined;
-  const points = sized.map((m): [number, number] => [useParams ? m.params! : m.bytes!, m.latencyMs!]);
+  const xName = useParams ? 'parameters' : 'file bytes';
+  return modelScatter(timed, colors, {
+    id: 'chart-size-latency', kind: 'size-latency', title: `Size vs latency (${xName} vs ms per sample)`,
+    xName, yName: 'latency per sample (ms)', x: (m) => (useParams ? m.params : m.bytes), y: (m) => m.latencyMs,
+  });
+}
+
+/**
+ * The size frontier: the headline metric against bytes on disk, one labeled point per model with a
+ * file size (teacher, fp32, float16 and int8 students), so the smallest model at a given quality stands out.
+ */
+export function sizeFrontierChart(input: ReportInput, colors: ColorMap): ChartSpec | undefined {
+  const { metric, label, lowerIsBetter } = input.headline;
+  return modelScatter(input.models, colors, {
+    id: 'chart-size-frontier', kind: 'size-frontier', title: `${label} vs bytes on disk (${lowerIsBetter ? 'lower' : 'higher'} is better)`,
+    xName: 'file bytes', yName: label, x: (m) => m.bytes, y: (m) => m.metrics[metric],
+  });
+}
+
+interface ScatterAxes {
+  id: string;
+  kind: string;
+  title: string;
+  xName: string;
+  yName: string;
+  x: (m: ReportModel) => number | undefined;
+  y: (m: ReportModel) => number | undefined;
+}
+
+/** One labeled point per model that has both coordinates; undefined when none has. */
+function modelScatter(models: ReportModel[], colors: ColorMap, axes: ScatterAxes): ChartSpec | undefined {
+  const placed = models.filter((m) => finite(axes.x(m)) && finite(axes.y(m)));
+  if (placed.length === 0) return undefined;
+  const points = placed.map((m): [number, number] => [axes.x(m)!, axes.y(m)!]);
   const xs = points.map((p) => p[0]);
   const ys = points.map((p) => p[1]);
   const places = labelPlacements(points, isLogScale(xs), isLogScale(ys));
-  const series: ScatterSeriesOption[] = sized.map((m, i) => ({
+  const series: ScatterSeriesOption[] = placed.map((m, i) => ({
     type: 'scatter',
     name: m.name,
     color: colors.get(m.name),
@@ -48,17 +79,16 @@ export function sizeLatencyChart(models: ReportModel[], colors: ColorMap): Chart
     data: [points[i]!],
     label: { show: true, formatter: '{a}', ...places[i]!, color: '#333' },
   }));
-  const xName = useParams ? 'parameters' : 'file bytes';
   return {
-    id: 'chart-size-latency',
-    kind: 'size-latency',
-    title: `Size vs latency (${xName} vs ms per sample)`,
+    id: axes.id,
+    kind: axes.kind,
+    title: axes.title,
     wide: false,
     height: 320,
     option: {
       ...baseOption('item', true),
-      xAxis: { ...scatterAxis(xName, xs), nameGap: 26 },
-      yAxis: { ...scatterAxis('latency per sample (ms)', ys), nameGap: 48 },
+      xAxis: { ...scatterAxis(axes.xName, xs), nameGap: 26 },
+      yAxis: { ...scatterAxis(axes.yName, ys), nameGap: 48 },
       series,
     },
   };

@@ -6,7 +6,7 @@ import { ColorMap, type ChartSpec } from './chart-base.js';
 import { confusionChart, perClassChart } from './class-charts.js';
 import { curveCharts } from './curves.js';
 import { escapeHtml, jsonForScript } from './format.js';
-import { headlineChart, sizeLatencyChart, tradeoffsChart } from './model-charts.js';
+import { headlineChart, sizeFrontierChart, sizeLatencyChart, tradeoffsChart } from './model-charts.js';
 import { headerHtml, summaryTableHtml } from './table.js';
 import type { ReportInput } from './types.js';
 import { checkReportInput } from './validate.js';
@@ -32,6 +32,7 @@ export function reportCharts(input: ReportInput): ChartSpec[] {
   const colors = new ColorMap([...input.runs.map((r) => r.name), ...input.models.map((m) => m.name)]);
   const charts: (ChartSpec | undefined)[] = [
     headlineChart(input, colors),
+    sizeFrontierChart(input, colors),
     sizeLatencyChart(input.models, colors),
     tradeoffsChart(input.tradeoffs),
     ...curveCharts(input.runs, 'train', colors),
