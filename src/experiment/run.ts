@@ -103,9 +103,11 @@ export function readRun(name: string, dir: string): ReportRun {
     for (const [k, v] of Object.entries(l)) if (typeof v === 'number' && k !== 'step' && k.startsWith(prefix)) p[k.slice(prefix.length)] = v;
     return p;
   };
+  const selected = lines.filter((l) => Object.keys(l).some((k) => k.startsWith('best/'))).at(-1)?.step;
   return {
     name,
     train: lines.filter((l) => 'loss' in l).map((l) => numeric(l, '')),
     eval: lines.filter((l) => 'eval/loss' in l).map((l) => numeric(l, 'eval/')),
+    ...(typeof selected === 'number' ? { selectedStep: selected } : {}),
   };
 }

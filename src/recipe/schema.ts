@@ -4,6 +4,9 @@ import { z } from 'zod';
  * Sane upper bounds, checked before anything starts: a typo such as threads=100000 would start
  * that many threads, and a huge batch or student would take all memory before failing.
  */
+/** Held-out metrics a run can select its best step or stop early by (train/selection.ts knows their direction). */
+export const SELECTABLE_METRICS = ['loss', 'ce', 'accuracy', 'errors', 'agreement', 'kl_to_teacher', 'bits_per_byte', 'perplexity'] as const;
+
 export const LIMITS = {
   threads: 256, batchRows: 65_536, shardRows: 1_048_576, concurrency: 64, gradAccum: 4096, shuffleRows: 16_777_216,
   k: 65_536, samples: 4096, seqLen: 65_536, layerWidth: 65_536, layers: 256, heads: 256, kernel: 64, imageSide: 8192,
@@ -105,6 +108,10 @@ export const cacheSchema = z.object({
   shard_rows: z.number().int().positive().max(LIMITS.shardRows).default(2048),
   /** Teacher batches in flight while earlier ones are post-processed and written. */
   concurrency: z.number().int().positive().max(LIMITS.concurrency).default(2),
+  /** natural: columns a dataset declares narrower (MNIST pixels as bytes, byte ids as uint8) are stored so; as_fed: as the teacher is fed them (float32 pixels, int32 ids). */
+  input_dtype: z.enum(['natural', 'as_fed']).default('natural'),
+  /** Threads that encode shards beside the teacher; 0: the cores the teacher leaves free (at least 1). */
+  encode_threads: z.number().int().nonnegative().max(64).default(0),
 }).strict();
 
 export const studentSchema = z.object({
@@ -130,6 +137,10 @@ export const studentSchema = z.object({
   heads: z.number().int().positive().max(LIMITS.heads).default(4),
   /** Initialization seed. */
   seed: z.number().int().default(0),
+  /** mlp: `teacher_svd` starts each layer from a truncated SVD of the teacher's matching layer (needs rank; hidden = the teacher's widths). */
+  init: z.enum(['random', 'teacher_svd']).default('random'),
+  /** mlp: factorize each dense layer wider than this rank into (in x rank)(rank x out) with no activation between. */
+  rank: z.number().int().positive().max(LIMITS.layerWidth).optional(),
 }).strict();
 
 export const distillSchema = z.object({
@@ -182,6 +193,14 @@ export const trainSchema = z.object({
   log_every: z.number().int().positive().default(20),
   /** TensorBoard histograms of the weights and gradients every n steps (0: none). */
   histogram_every: z.number().int().nonnegative().default(0),
+  /** Keep the weights of the evaluation with the best value of this held-out metric (export uses them). */
+  select_best: z.enum(SELECTABLE_METRICS).optional(),
+  /** Stop when the held-out metric has not improved by min_delta for `patience` evaluations. */
+  early_stop: z.object({
+    metric: z.enum(SELECTABLE_METRICS),
+    patience: z.number().int().positive(),
+    min_delta: z.number().min(0).default(0),
+  }).strict().optional(),
 }).strict();
 
 export const outputSchema = z.object({

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { basename, join } from 'node:path';
 import { TrainError, fileError } from '../core/errors/index.js';
 import type { OptimizerState } from './optim/index.js';
+import type { SelectionState } from './selection.js';
 import type { WeightMap } from './students/index.js';
 import { isAlive, sha256Bytes, writeFileAtomic } from '../core/util/fs.js';
 
@@ -22,11 +23,13 @@ export interface Checkpoint {
   position: TrainPosition;
   weights: WeightMap;
   optimizer: OptimizerState;
+  /** Best-step and early-stopping state of the run (train.select_best / train.early_stop). */
+  selection?: SelectionState;
 }
 
 interface TensorIndex { name: string; shape: number[]; offset: number; length: number }
 
-interface CheckpointState { position: TrainPosition; optimizerStep: number; tensors: TensorIndex[] }
+interface CheckpointState { position: TrainPosition; optimizerStep: number; tensors: TensorIndex[]; selection?: SelectionState }
 
 const LATEST = 'latest';
 /** sha256 of state.json and tensors.bin, written last into the temp dir: a checkpoint without it never became one. */
@@ -62,7 +65,7 @@ export async function saveCheckpoint(dir: string, ckpt: Checkpoint): Promise<str
     for (const [n, t] of entries) { index.push({ name: n, shape: t.shape, offset, length: t.data.length }); offset += t.data.length; }
     const blob = new Float32Array(offset);
     entries.forEach(([, t], i) => blob.set(t.data, index[i]!.offset));
-    const state: CheckpointState = { position: ckpt.position, optimizerStep: ckpt.optimizer.step, tensors: index };
+    const state: CheckpointState = { position: ckpt.position, optimizerStep: ckpt.optimizer.step, tensors: index, ...(ckpt.selection ? { selection: ckpt.selection } : {}) };
     const bytes = { 'state.json': JSON.stringify(state, null, 1), 'tensors.bin': new Uint8Array(blob.buffer) };
     for (const f of FILES) writeFileSync(join(tmp, f), bytes[f]);
     writeFileSync(join(tmp, CHECKSUMS), JSON.stringify(Object.fromEntries(FILES.map((f) => [f, sha256Bytes(bytes[f])])), null, 1));
@@ -154,7 +157,7 @@ function readCheckpoint(at: string, expect?: CheckpointExpectation): Checkpoint 
     else throw new CheckpointProblem(`has tensor '${t.name}', neither weights/ nor optimizer/`);
   }
   if (expect) checkShapes(weights, expect);
-  return { position: state.position, weights, optimizer: { step: state.optimizerStep, slots } };
+  return { position: state.position, weights, optimizer: { step: state.optimizerStep, slots }, ...(state.selection ? { selection: state.selection } : {}) };
 }
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;

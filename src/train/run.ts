@@ -13,6 +13,7 @@ import type { KdLossOptions } from './losses/index.js';
 import { MetricsSink } from './metrics.js';
 import { constant, cosineWithWarmup } from './optim/index.js';
 import { saveStudent } from './save.js';
+import { observeEvaluation, type SelectionState } from './selection.js';
 import { studentSpecFor, type StudentInput } from './student-spec.js';
 import type { StudentSpec } from './students/index.js';
 import { TfjsTrainer } from './tfjs-trainer.js';
@@ -31,7 +32,14 @@ export interface TrainSummary {
   parameters: number;
   resumedFrom?: number;
   finalEval: EvalMetrics | null;
+  /** With train.select_best: the best held-out value and its step (its weights are in <run>/best/). */
+  best?: { metric: string; value: number; step: number };
+  /** With train.early_stop: when and why the run stopped before its last step. */
+  stopped?: { step: number; reason: string };
 }
+
+/** Subdirectory of a run with the weights of its best evaluation (train.select_best). */
+export const BEST_DIR = 'best';
 
 /** Options of one training run. */
 export interface TrainOptions {
@@ -64,6 +72,12 @@ interface RunSetup {
   checkpoints: string;
   position: TrainPosition;
   resumedFrom?: number;
+  /** Best step so far and early-stopping state (restored on --resume). */
+  selection: SelectionState;
+  /** The last evaluation and its step (the final one is not repeated after an early stop). */
+  lastEval?: { step: number; metrics: EvalMetrics };
+  /** Why and when early stopping ended the run. */
+  stopped?: { step: number; reason: string };
 }
 
 /** Trains the recipe's student from its cache alone; the teacher is never loaded. */
@@ -102,7 +116,7 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     const outDir = resolve(loaded.baseDir, recipe.output.dir);
     if (!options.resume && existsSync(join(outDir, 'metrics.jsonl'))) {
       if (!options.overwrite) throw new TrainError(`output.dir ${outDir} already holds a run; pass --resume to continue it, --overwrite to replace it, or set output.dir`);
-      for (const old of ['metrics.jsonl', 'tensorboard', 'checkpoints', 'student']) rmSync(join(outDir, old), { recursive: true, force: true });
+      for (const old of ['metrics.jsonl', 'tensorboard', 'checkpoints', 'student', BEST_DIR]) rmSync(join(outDir, old), { recursive: true, force: true });
     }
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'recipe.yaml'), recipeToYaml(recipe));
@@ -110,6 +124,7 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     const onLog = options.onLog ?? ((m: string) => process.stderr.write(m + '\n'));
     onLog(`kennis train: ${spec.arch} student, ${trainer.parameterCount().toLocaleString('en-US')} parameters, backend ${trainer.backend}${typeof trainer.threads === 'number' ? ` (${trainer.threads} thread${trainer.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
     let position: TrainPosition = { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 };
+    let selection: SelectionState = {};
     let resumedFrom: number | undefined;
     if (options.resume) {
       const ckpt = loadLatestCheckpoint(checkpoints);
@@ -117,6 +132,7 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
         trainer.setWeights(ckpt.weights);
         trainer.loadOptimizerState(ckpt.optimizer);
         position = ckpt.position;
+        selection = ckpt.selection ?? {};
         resumedFrom = position.step;
         await truncateMetrics(join(outDir, 'metrics.jsonl'), position.step);
         onLog(`resuming from step ${position.step}`);
@@ -132,7 +148,7 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     const progress = options.progress ? createProgress({ total: totalSteps, unit: 'steps', label: 'train' }) : undefined;
     const sink = new MetricsSink(outDir, progress, onLog);
     return {
-      recipe, outDir, cache, evalCache, spec, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position,
+      recipe, outDir, cache, evalCache, spec, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position, selection,
       ...(resumedFrom !== undefined ? { resumedFrom } : {}),
     };
   } catch (e) {
@@ -176,6 +192,10 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
       if (position.step < totalSteps) {
         if (t.eval_every > 0 && position.step % t.eval_every === 0) await evaluateRun(run);
         if (t.checkpoint_every > 0 && position.step % t.checkpoint_every === 0) await checkpoint(run);
+        if (run.stopped) {
+          sink.log(`early stop at step ${position.step}: ${run.stopped.reason}`);
+          return;
+        }
       }
       options.onStep?.(position.step);
       if (position.step >= totalSteps) return;
@@ -189,7 +209,7 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
 
 /** The final evaluation, checkpoint and saved student, and the run's summary. */
 async function finish(run: RunSetup, seconds: number, samples: number): Promise<TrainSummary> {
-  const finalEval = await evaluateRun(run);
+  const finalEval = run.lastEval?.step === run.position.step ? run.lastEval.metrics : await evaluateRun(run);
   await checkpoint(run);
   saveStudent(join(run.outDir, 'student'), run.spec, run.input.column, run.trainer.getWeights());
   const { position } = run;
@@ -198,6 +218,8 @@ async function finish(run: RunSetup, seconds: number, samples: number): Promise<
     tokens: position.samples * (run.cache.manifest.targets.seqLen ?? 1), seconds,
     samplesPerSecond: samples / seconds, backend: run.trainer.backend, parameters: run.trainer.parameterCount(),
     ...(run.resumedFrom !== undefined ? { resumedFrom: run.resumedFrom } : {}), finalEval,
+    ...(run.selection.best ? { best: run.selection.best } : {}),
+    ...(run.stopped ? { stopped: run.stopped } : {}),
   };
 }
 
@@ -209,12 +231,26 @@ async function evaluateRun(run: RunSetup): Promise<EvalMetrics | null> {
   const m = await run.trainer.evaluate(evalLoader, evalCache.manifest);
   const numbers = Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number'));
   run.sink.record(position.step, numbers, 'eval/', { split: recipe.train.eval_split });
+  run.lastEval = { step: position.step, metrics: m };
+  const t = recipe.train;
+  const verdict = observeEvaluation(run.selection, position.step, m, {
+    ...(t.select_best ? { selectBest: t.select_best } : {}), ...(t.early_stop ? { earlyStop: t.early_stop } : {}),
+  });
+  if (verdict.newBest && run.selection.best) {
+    // the weights export takes by default; TensorBoard marks the step
+    saveStudent(join(run.outDir, BEST_DIR), run.spec, run.input.column, run.trainer.getWeights());
+    await writeFileAtomic(join(run.outDir, BEST_DIR, 'best.json'), JSON.stringify(run.selection.best) + '\n');
+    run.sink.record(position.step, { [run.selection.best.metric]: run.selection.best.value }, 'best/');
+  }
+  if (verdict.stop) run.stopped = { step: position.step, reason: verdict.stop };
   run.sink.log(`eval @ ${position.step}: ${Object.entries(m).filter(([k]) => k !== 'positions').map(([k, v]) => `${k}=${+v.toFixed(4)}`).join(' ')}`);
   return m;
 }
 
 function checkpoint(run: RunSetup): Promise<string> {
-  return saveCheckpoint(run.checkpoints, { position: { ...run.position }, weights: run.trainer.getWeights(), optimizer: run.trainer.optimizerState() });
+  return saveCheckpoint(run.checkpoints, {
+    position: { ...run.position }, weights: run.trainer.getWeights(), optimizer: run.trainer.optimizerState(), selection: run.selection,
+  });
 }
 
 /** The trainer of a `train.backend` preference. */

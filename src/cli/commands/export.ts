@@ -11,14 +11,15 @@ export function registerExport(program: Command): void {
     .argument('<run>', 'run directory written by kennis train (holds student/)')
     .option('--out <file>', 'ONNX file to write (default <run>/student.onnx; with --quantize <run>/student-<mode>.onnx)')
     .addOption(new Option('--quantize <mode>', 'also write the student with int8 or float16 weights, compared with the fp32 student on the test split').choices(['int8', 'float16']))
+    .option('--last', "export the last step's weights even when the run kept its best evaluation's (train.select_best)")
     .option('--json', 'print a JSON summary as the last line of stdout')
-    .action(async (run: string, flags: CommonFlags & { out?: string; quantize?: 'int8' | 'float16' }) => {
-      await runCommand(flags, async (api) => api.exportRun(run, flags.out, flags.quantize ? { quantize: flags.quantize } : {}), (s, api) => describe(s, api));
+    .action(async (run: string, flags: CommonFlags & { out?: string; quantize?: 'int8' | 'float16'; last?: boolean }) => {
+      await runCommand(flags, async (api) => api.exportRun(run, flags.out, { ...(flags.quantize ? { quantize: flags.quantize } : {}), last: flags.last ?? false }), (s, api) => describe(s, api));
     });
 }
 
 function describe(s: ExportSummary, api: Api): string {
-  const lines = [`exported ${s.parameters} parameters to ${s.file} (${api.formatBytes(s.bytes)}); onnxruntime matches tfjs within ${s.maxAbsDiff.toExponential(1)}`];
+  const lines = [`exported the ${s.weights === 'best' ? 'best evaluation\'s' : 'last step\'s'} ${s.parameters} parameters to ${s.file} (${api.formatBytes(s.bytes)}); onnxruntime matches tfjs within ${s.maxAbsDiff.toExponential(1)}`];
   const q = s.quantized;
   if (q) {
     const accuracy = q.accuracy !== undefined && q.fp32Accuracy !== undefined ? `, accuracy ${pct(q.accuracy)} (fp32 ${pct(q.fp32Accuracy)})` : '';

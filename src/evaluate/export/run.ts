@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { KennisError } from '../../core/errors/index.js';
 import type { DatasetSpec, Split } from '../../data/index.js';
 import { datasetSpecOf, loadRecipe } from '../../recipe/index.js';
-import { loadStudent } from '../../train/index.js';
+import { BEST_DIR, loadStudent } from '../../train/index.js';
 import { writeFileAtomic } from '../../core/util/index.js';
 import { evaluateModels } from '../eval/index.js';
 import { checkExport } from './check.js';
@@ -20,6 +20,8 @@ export interface ExportSummary {
   parameters: number;
   /** Largest |onnxruntime - tfjs| logit difference on the check inputs. */
   maxAbsDiff: number;
+  /** Which weights: the best evaluation's (train.select_best) or the last step's. */
+  weights: 'best' | 'last';
   /** With `quantize`: the quantized model and how it compares with the fp32 one (`file`) on the test split. */
   quantized?: QuantizedSummary;
 }
@@ -59,6 +61,8 @@ export interface ExportRunOptions {
   quantize?: QuantizeMode;
   /** Dataset the quantized student is compared on (default: the run's recipe.yaml dataset, test split). */
   dataset?: DatasetSpec;
+  /** Export the last step's student even when the run kept a best one (train.select_best). */
+  last?: boolean;
 }
 
 /**
@@ -69,14 +73,16 @@ export interface ExportRunOptions {
  * the fp32 one in onnxruntime on the test split of the run's dataset.
  */
 export async function exportRun(runDir: string, outFile?: string, opts: ExportRunOptions = {}): Promise<ExportSummary> {
-  const { spec, inputColumn, weights } = loadStudent(join(runDir, 'student'));
+  // a run that selected its best evaluation exports that one unless the last step is asked for
+  const from = !opts.last && existsSync(join(runDir, BEST_DIR, 'best.json')) ? BEST_DIR : 'student';
+  const { spec, inputColumn, weights } = loadStudent(join(runDir, from));
   const bytes = exportStudentToOnnx(spec, weights, { inputName: inputColumn });
   const check = await checkExport(spec, weights, bytes, { inputName: inputColumn, ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}) });
   const dataset = opts.quantize ? opts.dataset ?? runTestSplit(runDir) : undefined;
   const file = resolve(opts.quantize || !outFile ? join(runDir, 'student.onnx') : outFile);
   await writeModel(file, bytes);
   const parameters = Object.values(weights).reduce((n, w) => n + w.data.length, 0);
-  const summary: ExportSummary = { file, bytes: bytes.length, parameters, maxAbsDiff: check.maxAbsDiff };
+  const summary: ExportSummary = { file, bytes: bytes.length, parameters, maxAbsDiff: check.maxAbsDiff, weights: from === BEST_DIR ? 'best' : 'last' };
   if (opts.quantize) {
     const quantized = quantizeModel(bytes, opts.quantize);
     const qFile = resolve(outFile ?? join(runDir, `student-${opts.quantize}.onnx`));

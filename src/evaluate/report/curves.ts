@@ -45,6 +45,9 @@ function curveOption(runs: ReportRun[], part: 'train' | 'eval', metric: string, 
       symbolSize: 5,
       sampling: 'lttb',
       lineStyle: { width: 2 },
+      ...(part === 'eval' && run.selectedStep !== undefined
+        ? { markLine: { symbol: 'none', label: { formatter: `${run.name}: selected step ${run.selectedStep}` }, lineStyle: { type: 'dashed' }, data: [{ xAxis: run.selectedStep }] } }
+        : {}),
     }];
   });
   const values = series.flatMap((s) => (s.data as number[][]).map((d) => d[1]!));

@@ -14,6 +14,8 @@ export interface ReportRun {
   train: MetricPoint[];
   /** Evaluation scalars (eval/accuracy, eval/bits_per_byte, ...) by step. */
   eval: MetricPoint[];
+  /** The step whose weights the run kept (train.select_best), marked on its evaluation curves. */
+  selectedStep?: number;
 }
 
 /** One finished model (teacher or student) as measured on the test set. */
