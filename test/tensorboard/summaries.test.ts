@@ -153,15 +153,15 @@ test('the ONNX graph as a GraphDef: every node, weight and input with its op, ed
   assert.equal(placeholder.attr!['dtype'].type, 1, 'DT_FLOAT');
   assert.deepEqual(placeholder.attr!['shape'].shape.dim, [{ size: -1, name: 'batch' }, { size: 4 }]);
   producerOf.set('pixels:0', placeholder.name);
+  // an ONNX node keeps its name, under the scope of its weights when it has none of its own
+  const nodeFor = (onnxName: string) => nodes.find((n) => n.name === onnxName || n.name.endsWith(`/${onnxName}`));
   for (const t of onnx.initializer!) {
-    const n = byName.get(t.name!)!;
+    const n = nodeFor(t.name!)!;
     assert.equal(n.op, 'Const', `initializer ${t.name}`);
     assert.deepEqual((n.attr!['shape'].shape.dim ?? []).map((d: { size?: number }) => d.size ?? 0), (t.dims ?? []).map(Number));
     assert.equal(n.attr!['dtype'].type, t.dataType === 7 ? 9 : 1, 'DT_INT64 for int64, DT_FLOAT for float');
     producerOf.set(t.name!, n.name);
   }
-  // an ONNX node keeps its name, under the scope of its weights when it has none of its own
-  const nodeFor = (onnxName: string) => nodes.find((n) => n.name === onnxName || n.name.endsWith(`/${onnxName}`));
   for (const node of onnx.node!) {
     const n = nodeFor(node.name!)!;
     assert.ok(n, `ONNX node ${node.name} is in the GraphDef`);
@@ -180,6 +180,7 @@ test('the ONNX graph as a GraphDef: every node, weight and input with its op, ed
   assert.deepEqual(nodes.filter((n) => ['MatMul', 'Add', 'Relu'].includes(n.op)).map((n) => `${n.op}@${n.name.split('/')[0]}`),
     ['MatMul@layer1', 'Add@layer1', 'Relu@layer1', 'MatMul@layer2', 'Add@layer2']);
   assert.equal(topk.name.split('/')[0], 'layer2', 'an op without weights follows its input');
+  assert.ok(byName.has('layer1/dense.W') && byName.has('layer2/k'), 'weights keep their scope, an unscoped constant joins its consumer');
 });
 
 test('HParams: experiment, session start with the flattened recipe, session end; plugin content decodes as HParamsPluginData', () => {

@@ -70,6 +70,7 @@ export function graphDefFromOnnx(model: ModelProto): GraphDef {
   };
 
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  const nodeScopes = scopes(graph, initializers);
   for (const input of graph.input ?? []) {
     if (!input.name || initializers.has(input.name)) continue;
     const attr: Record<string, AttrValue> = { shape: { shape: shapeOf(input) }, _output_shapes: { list: { shape: [shapeOf(input)] } } };
@@ -79,12 +80,9 @@ export function graphDefFromOnnx(model: ModelProto): GraphDef {
   }
   for (const t of graph.initializer ?? []) {
     if (!t.name) continue;
-    producer.set(t.name, add(t.name, 'Const', [], constAttrs(t)));
+    const scope = nodeScopes.constants.get(t.name);
+    producer.set(t.name, add(scope ? `${scope}/${t.name}` : t.name, 'Const', [], constAttrs(t)));
   }
-  // TensorBoard folds nodes by name scope: an unscoped op joins the scope of its weights (dense_0/kernel
-  // -> dense_0), else of its first scoped input, so each layer's ops fold together with their weights
-  const scopeOf = new Map<string, string>();
-  for (const name of initializers) if (name.includes('/')) scopeOf.set(name, name.slice(0, name.lastIndexOf('/')));
   (graph.node ?? []).forEach((node, i) => {
     const op = node.domain ? `${node.domain}.${node.opType ?? ''}` : (node.opType ?? 'Unknown');
     const attr: Record<string, AttrValue> = {};
@@ -95,24 +93,43 @@ export function graphDefFromOnnx(model: ModelProto): GraphDef {
     const outputs = node.output ?? [];
     const outShapes = outputs.map((o) => shapes.get(o)).filter((v): v is ValueInfoProto => v !== undefined);
     if (outShapes.length === outputs.length && outputs.length > 0) attr['_output_shapes'] = { list: { shape: outShapes.map(shapeOf) } };
-    const inputs = (node.input ?? []).filter((x) => x !== '');
     const own = node.name || `${op}_${i}`;
-    const scoped = own.includes('/');
-    const from = inputs.find((x) => initializers.has(x) && scopeOf.has(x)) ?? inputs.find((x) => scopeOf.has(x));
-    const scope = scoped ? '' : (from !== undefined ? scopeOf.get(from)! : '');
-    const name = add(scope ? `${scope}/${own}` : own, op, inputs.flatMap(ref), attr);
-    const outScope = scoped ? own.slice(0, own.lastIndexOf('/')) : scope;
-    outputs.forEach((o, k) => {
-      if (!o) return;
-      producer.set(o, k === 0 ? name : `${name}:${k}`);
-      if (outScope) scopeOf.set(o, outScope);
-    });
+    const scope = nodeScopes.nodes[i];
+    const name = add(scope ? `${scope}/${own}` : own, op, (node.input ?? []).filter((x) => x !== '').flatMap(ref), attr);
+    outputs.forEach((o, k) => { if (o) producer.set(o, k === 0 ? name : `${name}:${k}`); });
   });
   for (const out of graph.output ?? []) {
     if (!out.name) continue;
     add(`output/${out.name}`, 'Identity', ref(out.name), { _output_shapes: { list: { shape: [shapeOf(out)] } } });
   }
   return { node: nodes };
+}
+
+/**
+ * TensorBoard folds nodes by `/` name scope. Weights carry theirs (dense_0/kernel -> dense_0); an
+ * unscoped op joins the scope of its weights, else of its first scoped input, so a layer's ops fold
+ * with its weights and an activation with the layer before it; an unscoped constant (a shape, an
+ * axis) joins the scope of its first consumer. Returns the scope to prefix to each node
+ * ('' for none) and to each unscoped initializer that gets one.
+ */
+function scopes(graph: GraphProto, initializers: ReadonlySet<string>): { nodes: string[]; constants: Map<string, string> } {
+  const dirname = (name: string): string => (name.includes('/') ? name.slice(0, name.lastIndexOf('/')) : '');
+  const valueScope = new Map<string, string>();
+  for (const name of initializers) if (dirname(name)) valueScope.set(name, dirname(name));
+  const constants = new Map<string, string>();
+  const nodes = (graph.node ?? []).map((node) => {
+    const inputs = (node.input ?? []).filter((x) => x !== '');
+    const own = dirname(node.name ?? '');
+    const from = inputs.find((x) => initializers.has(x) && valueScope.has(x)) ?? inputs.find((x) => valueScope.has(x));
+    const scope = own ? '' : (from !== undefined ? valueScope.get(from)! : '');
+    const full = own || scope;
+    if (full) {
+      for (const o of node.output ?? []) if (o) valueScope.set(o, full);
+      for (const x of inputs) if (initializers.has(x) && !dirname(x) && !constants.has(x)) constants.set(x, full);
+    }
+    return scope;
+  });
+  return { nodes, constants };
 }
 
 /** A valid, unique TensorBoard node name: NodeDef names match [A-Za-z0-9.][A-Za-z0-9_>./]*. */
