@@ -1,7 +1,7 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { TeacherError } from '../errors/index.js';
 import type { TensorSignature } from '../onnx/types.js';
-import { flatValues, listShape } from '../util/arrow.js';
+import { flatValues, isNumericType, listShape } from '../util/arrow.js';
 import { describeSignature, type PlainTensor } from './session.js';
 
 /** How one model input is fed. */
@@ -66,6 +66,10 @@ export function bindInputs(inputs: readonly TensorSignature[], schema: Schema, m
     const field = schema.fields.find((f) => f.name === column);
     if (!field) {
       throw new TeacherError(`teacher.inputs.${input.name}.column is '${column}', which the dataset does not have; its columns are ${columns.join(', ')}`);
+    }
+    if (!isNumericType(field.type)) {
+      // strings, ragged lists, structs...: name the type rather than fail on a shape it does not have
+      throw new TeacherError(`column '${column}' is ${String(field.type)}; expected numbers or a fixed-length list of numbers to feed teacher input '${input.name}'`);
     }
     const colShape = listShape(field.type);
     const perRow = colShape.reduce((a, b) => a * b, 1);

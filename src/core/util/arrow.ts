@@ -1,6 +1,6 @@
 import {
   Field, FixedSizeList, Float16, Float32, Float64, Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32,
-  makeData, makeVector, type DataType, type Vector,
+  DataType, makeData, makeVector, type Vector,
 } from 'apache-arrow';
 
 /** Typed arrays that back Arrow primitive columns. */
@@ -89,6 +89,13 @@ export function valuesPerRow(type: DataType): number {
   let t: DataType = type;
   while (t instanceof FixedSizeList) { n *= t.listSize; t = t.children[0]!.type; }
   return n;
+}
+
+/** True when a (possibly nested) fixed-size-list type holds numbers (ints or floats) at its leaf. */
+export function isNumericType(type: DataType): boolean {
+  let t: DataType = type;
+  while (t instanceof FixedSizeList) t = t.children[0]!.type;
+  return DataType.isInt(t) || DataType.isFloat(t);
 }
 
 /** List sizes of a (possibly nested) fixed-size-list type from outer to inner; [] for primitives. */

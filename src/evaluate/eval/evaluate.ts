@@ -50,11 +50,13 @@ export async function evaluateModels(models: readonly string[], opts: EvalOption
     let tallies: Tally[] | undefined;
     let shape: { task: EvalReport['task']; classes: number } | undefined;
     let rows = 0;
+    const nonFinite = plans.map(() => ({ rows: 0, first: -1 }));
     for await (const batch of dataset.batches({ batchSize })) {
       const labels = dataset.labelColumn ? flatValues(batch.getChild(dataset.labelColumn)!) : undefined;
       let ref: Reference | undefined;
       for (const [m, plan] of plans.entries()) {
         const out = await runBatch(plan, batch);
+        countNonFinite(out, batch.numRows, rows, nonFinite[m]!);
         if (!shape) shape = { task: out.dims.length === 3 ? 'sequence' : 'classification', classes: out.classes };
         checkShape(plan, out, plans[0]!.path, shape, labels?.length ?? ref?.stats.lse.length);
         tallies ??= plans.map(() => new Tally(shape!.classes, shape!.task === 'classification', labels !== undefined));
@@ -66,6 +68,11 @@ export async function evaluateModels(models: readonly string[], opts: EvalOption
       progress?.update(rows);
     }
     progress?.finish();
+    const broken = nonFinite.findIndex((n) => n.rows > 0);
+    if (broken >= 0) {
+      const { rows: bad, first } = nonFinite[broken]!;
+      throw new TeacherError(`model '${plans[broken]!.path}' output '${plans[broken]!.output}' has NaN/Inf in ${bad} of ${rows} rows (first at dataset row ${first}); its metrics would be meaningless: check the model (a diverged training run?) and its inputs`);
+    }
     const latencyBatch = Math.min(opts.latencyBatch ?? batchSize, dataset.numRows);
     const latency = await latencies(plans, dataset, latencyBatch, repeats);
     const results: ModelEval[] = plans.map((p, m) => ({
@@ -107,6 +114,21 @@ async function runBatch(plan: Plan, batch: RecordBatch): Promise<BatchLogits> {
   }
   const classes = dims.at(-1)!;
   return { data: out.data, positions: out.data.length / classes, classes, dims };
+}
+
+/** Counts the rows of a batch with a NaN or +Infinity logit (-Infinity is a legal masked logit), from dataset row `offset`. */
+function countNonFinite(out: BatchLogits, rows: number, offset: number, into: { rows: number; first: number }): void {
+  const perRow = out.data.length / rows;
+  for (let r = 0; r < rows; r++) {
+    for (let i = r * perRow; i < (r + 1) * perRow; i++) {
+      const v = out.data[i]!;
+      if (Number.isNaN(v) || v === Infinity) {
+        if (into.first < 0) into.first = offset + r;
+        into.rows++;
+        break;
+      }
+    }
+  }
 }
 
 /** All models must score the same positions over the same classes as the first, and labels must line up. */
