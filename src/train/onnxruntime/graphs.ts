@@ -1,5 +1,5 @@
 import { appendGradients } from '../../core/onnx/grad/index.js';
-import { GraphBuilder, reshape } from '../../core/onnx/index.js';
+import { GraphBuilder, reshape, type ModelProto } from '../../core/onnx/index.js';
 import { cnnGraph, gptGraph, inputWeights, mlpGraph, type MaskShape, type StudentGraphOptions, type WeightSource } from '../students/onnx/index.js';
 import type { StudentSpec } from '../students/index.js';
 import { kdLossGraph, rowInputs, type LossGraphSpec } from './loss-graph.js';
@@ -54,13 +54,9 @@ export function stepGraph(spec: StudentSpec, shapes: Readonly<Record<string, rea
     return b.op('Mul', [x, name]);
   };
   const x = studentInput(g, spec, valuesPerRow);
-  const sums = kdLossGraph(g, studentLogits(g, spec, inputWeights(shapes), x, { dropout }), rowInputs(g), loss);
-  g.output('sum', 'float32', [], sums.sum);
-  g.output('distill_sum', 'float32', [], sums.distillSum);
-  g.output('hard_sum', 'float32', [], sums.hardSum);
-  const { gradients } = appendGradients(g.graph, { loss: sums.sum, wrt: Object.keys(shapes), opset: TRAIN_OPSET });
-  const norm = GraphBuilder.wrap(g.toModel(), 'norm/');
-  norm.output('sumsq', 'float32', [], sumOfSquares(norm, Object.values(gradients)));
+  const sum = addLossHeads(g, studentLogits(g, spec, inputWeights(shapes), x, { dropout }), loss, false);
+  const { gradients } = appendGradients(g.graph, { loss: sum, wrt: Object.keys(shapes), opset: TRAIN_OPSET });
+  addSumOfSquares(g.toModel(), Object.values(gradients));
   return { bytes: g.toBytes(), masks };
 }
 
@@ -68,15 +64,33 @@ export function stepGraph(spec: StudentSpec, shapes: Readonly<Record<string, rea
 export function evalGraph(spec: StudentSpec, shapes: Readonly<Record<string, readonly number[]>>, valuesPerRow: number, loss: LossGraphSpec): Uint8Array {
   const g = new GraphBuilder({ name: `kennis_${spec.arch}_eval`, opset: TRAIN_OPSET });
   const x = studentInput(g, spec, valuesPerRow);
-  const logits = studentLogits(g, spec, inputWeights(shapes), x, {});
+  addLossHeads(g, studentLogits(g, spec, inputWeights(shapes), x, {}), loss, true);
+  return g.toBytes();
+}
+
+/**
+ * The loss on logit rows [M, V] and its outputs: the step graph's `sum`, `distill_sum`,
+ * `hard_sum`; the evaluation graph's `sum`, `hard_sum`, `kl_sum` (metric head) and `argmax`.
+ * Returns the value to differentiate.
+ */
+export function addLossHeads(g: GraphBuilder, logits: string, loss: LossGraphSpec, evaluation: boolean): string {
   const rows = rowInputs(g);
   const sums = kdLossGraph(g, logits, rows, loss);
-  const kl = kdLossGraph(g, logits, rows, metricSpec(loss));
   g.output('sum', 'float32', [], sums.sum);
   g.output('hard_sum', 'float32', [], sums.hardSum);
-  g.output('kl_sum', 'float32', [], kl.distillSum);
+  if (!evaluation) {
+    g.output('distill_sum', 'float32', [], sums.distillSum);
+    return sums.sum;
+  }
+  g.output('kl_sum', 'float32', [], kdLossGraph(g, logits, rows, metricSpec(loss)).distillSum);
   g.output('argmax', 'int64', ['M'], g.op('ArgMax', [logits], { axis: 1, keepdims: 0 }));
-  return g.toBytes();
+  return sums.sum;
+}
+
+/** Adds output `sumsq`, the squared global norm of `gradients`, to a model. */
+export function addSumOfSquares(model: ModelProto, gradients: readonly string[]): void {
+  const norm = GraphBuilder.wrap(model, 'norm/');
+  norm.output('sumsq', 'float32', [], sumOfSquares(norm, gradients));
 }
 
 /** The KL-to-teacher metric head (metrics.ts): forward KL at T = 1, the loss's topk tail. */

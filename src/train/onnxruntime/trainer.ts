@@ -6,22 +6,25 @@ import type { EvalMetrics } from '../evaluate.js';
 import type { CacheLoader, LoaderBatch } from '../loader/index.js';
 import { resolveDistill } from '../losses/options.js';
 import { dropoutMaskValues } from '../nn/index.js';
-import { clipFactor, defaultExcludeFromDecay, type OptimizerState } from '../optim/index.js';
+import { clipFactor, type OptimizerState } from '../optim/index.js';
 import type { StepResult } from '../step.js';
-import { initialWeights, paramDefs, validateSpec, type WeightMap } from '../students/index.js';
-import { checkWeights } from '../students/onnx/index.js';
+import type { WeightMap } from '../students/index.js';
 import type { StudentTrainer, TrainerSetup } from '../trainer.js';
-import { evalGraph, metricSpec, stepGraph, type DropoutInput } from './graphs.js';
-import { rowsOf, teacherFeeds, teacherTop1, toFloat32, toInt32, type Rows } from './loss-feeds.js';
+import { metricSpec } from './graphs.js';
+import { rowsOf, teacherFeeds, teacherTop1, type Rows } from './loss-feeds.js';
 import type { LossGraphSpec } from './loss-graph.js';
 import { accumulateGraph } from './optimizer-graph.js';
 import { OnnxOptimizer } from './optimizer.js';
+import { modelGraphs, specGraphs, type ModelStudentOptions, type StudentGraphs } from './student-graphs.js';
 
 /** Options of the onnxruntime trainer beyond the shared setup. */
 export interface OnnxTrainerOptions {
   /** Execution providers in order of preference (default ['cpu']). */
   providers?: string[];
 }
+
+/** The setup of a trainer whose student is an ONNX model rather than a kennis spec. */
+export type ModelTrainerSetup = Omit<TrainerSetup, 'spec'>;
 
 const fail = (m: string): TrainError => new TrainError(m);
 
@@ -37,41 +40,42 @@ export class OnnxTrainer implements StudentTrainer {
   readonly threads: number;
 
   private constructor(
-    private readonly setup: TrainerSetup,
+    private readonly setup: ModelTrainerSetup,
+    private readonly student: StudentGraphs,
     private readonly loss: LossGraphSpec,
     private readonly session: GraphSession,
-    private readonly masks: readonly DropoutInput[],
     private readonly evalSession: GraphSession,
     private readonly optimizer: OnnxOptimizer,
     private readonly sessionOptions: TeacherSessionOptions,
-    /** Gradient buffers: [0] holds the step's sums, [1] the next micro-batch or the next sum. */
+    /** Gradient buffers: [0] holds the step's sums, [1] the next micro-batch. */
     private grads: [Record<string, RuntimeTensor>, Record<string, RuntimeTensor>],
   ) {
     this.threads = setup.threads > 0 ? setup.threads : availableParallelism();
   }
 
-  /** Builds the student (initial weights as the tfjs backend draws them from setup.seed) and its sessions. */
+  /** A kennis student (setup.spec) with the initial weights the tfjs backend draws from setup.seed. */
   static async create(setup: TrainerSetup, options: OnnxTrainerOptions = {}): Promise<OnnxTrainer> {
-    validateSpec(setup.spec);
-    const { manifest } = setup;
-    const o = resolveDistill(setup.loss, manifest.targets.kind);
-    const alpha = setup.loss.alpha ?? 1;
-    if (!(alpha >= 0 && alpha <= 1)) throw new TrainError(`expected alpha in [0, 1], got ${alpha}`);
-    const loss: LossGraphSpec = {
-      kind: manifest.targets.kind, vocab: manifest.targets.vocab, teacherDtype: manifest.targets.valueDtype,
-      ...o, alpha, prefix: '',
-    };
-    const defs = paramDefs(setup.spec);
-    const shapes = Object.fromEntries(defs.map((d) => [d.name, d.shape]));
-    const params = defs.map((d) => ({ name: d.name, shape: d.shape, decayed: !defaultExcludeFromDecay(d.name, d.shape) }));
+    const loss = lossSpec(setup);
+    return OnnxTrainer.start(setup, specGraphs(setup.spec, setup.input, loss, setup.seed), loss, options);
+  }
+
+  /**
+   * A student brought as ONNX model bytes (student.arch onnx): its float initializers are trained
+   * from their stored values (`freeze` keeps some fixed); see modelGraphs for what it must look like.
+   */
+  static async fromModel(setup: ModelTrainerSetup, model: Uint8Array, label: string, options: OnnxTrainerOptions & ModelStudentOptions = {}): Promise<OnnxTrainer> {
+    const loss = lossSpec(setup);
+    return OnnxTrainer.start(setup, modelGraphs(model, label, setup.manifest, setup.input, loss, options), loss, options);
+  }
+
+  private static async start(setup: ModelTrainerSetup, student: StudentGraphs, loss: LossGraphSpec, options: OnnxTrainerOptions): Promise<OnnxTrainer> {
     const sessionOptions: TeacherSessionOptions = { providers: options.providers ?? ['cpu'], ...(setup.threads > 0 ? { threads: setup.threads } : {}) };
-    const step = stepGraph(setup.spec, shapes, setup.input.valuesPerRow, loss);
-    const session = await GraphSession.create(step.bytes, `${setup.spec.arch} training step`, fail, sessionOptions);
-    const evalSession = await GraphSession.create(evalGraph(setup.spec, shapes, setup.input.valuesPerRow, loss), `${setup.spec.arch} evaluation`, fail, sessionOptions);
-    const optimizer = await OnnxOptimizer.create(params, setup.optimizer, initialWeights(defs, setup.seed), sessionOptions);
+    const session = await GraphSession.create(student.step, `${student.label} training step`, fail, sessionOptions);
+    const evalSession = await GraphSession.create(student.evaluation, `${student.label} evaluation`, fail, sessionOptions);
+    const optimizer = await OnnxOptimizer.create(student.params, setup.optimizer, student.initial, sessionOptions);
     const buffers = (): Record<string, RuntimeTensor> =>
-      Object.fromEntries(params.map((p) => [p.name, runtimeTensor('float32', new Float32Array(p.shape.reduce((a, b) => a * b, 1)), p.shape)]));
-    return new OnnxTrainer(setup, loss, session, step.masks, evalSession, optimizer, sessionOptions, [buffers(), buffers()]);
+      Object.fromEntries(student.params.map((p) => [p.name, runtimeTensor('float32', new Float32Array(p.shape.reduce((a, b) => a * b, 1)), p.shape)]));
+    return new OnnxTrainer(setup, student, loss, session, evalSession, optimizer, sessionOptions, [buffers(), buffers()]);
   }
 
   parameterCount(): number {
@@ -120,16 +124,10 @@ export class OnnxTrainer implements StudentTrainer {
   private accumulator: GraphSession | undefined;
   private spareSums: Record<string, RuntimeTensor> | undefined;
 
-  /** The student input, row inputs and teacher inputs of one batch. */
+  /** The student inputs, row inputs and teacher inputs of one batch. */
   private batchFeeds(b: LoaderBatch, rows: Rows, ...heads: LossGraphSpec[]): Record<string, RuntimeTensor> {
-    const { manifest, input, spec } = this.setup;
-    const col = b.columns[input.column];
-    if (col === undefined) throw new TrainError(`batch has no column '${input.column}' for the student input; the cache does not match the trainer's manifest`);
-    const x: PlainTensor = spec.arch === 'gpt'
-      ? { type: 'int32', data: toInt32(col), dims: [b.size, input.valuesPerRow] }
-      : { type: 'float32', data: toFloat32(col), dims: [b.size, input.valuesPerRow] };
-    const plain: Record<string, PlainTensor> = { input: x, ...rows.feeds };
-    for (const h of heads) Object.assign(plain, teacherFeeds(b, manifest, rows, h));
+    const plain: Record<string, PlainTensor> = { ...this.student.inputs(b), ...rows.feeds };
+    for (const h of heads) Object.assign(plain, teacherFeeds(b, this.setup.manifest, rows, h));
     return toRuntime(plain);
   }
 
@@ -137,7 +135,7 @@ export class OnnxTrainer implements StudentTrainer {
   private maskFeeds(b: LoaderBatch, step: number): Record<string, RuntimeTensor> {
     const seq = this.setup.manifest.targets.seqLen ?? 1;
     const out: Record<string, RuntimeTensor> = {};
-    this.masks.forEach((m, site) => {
+    this.student.masks.forEach((m, site) => {
       const dims = m.shape.map((d) => (d === 'batch' ? b.size : d === 'seq' ? seq : d));
       out[m.name] = runtimeTensor('float32', dropoutMaskValues(this.setup.seed, step, site, dims.reduce((a, c) => a * c, 1), m.rate), dims);
     });
@@ -178,7 +176,7 @@ export class OnnxTrainer implements StudentTrainer {
   }
 
   setWeights(weights: WeightMap): void {
-    checkWeights(this.setup.spec, weights);
+    this.student.checkWeights(weights);
     this.optimizer.setWeights(weights);
   }
 
@@ -195,6 +193,14 @@ export class OnnxTrainer implements StudentTrainer {
     for (const s of [this.session, this.evalSession, this.accumulator]) void s?.release();
     void this.optimizer.dispose();
   }
+}
+
+/** The loss graph spec of a setup: its distillation options resolved and checked as the tfjs loss does. */
+function lossSpec(setup: ModelTrainerSetup): LossGraphSpec {
+  const { targets } = setup.manifest;
+  const alpha = setup.loss.alpha ?? 1;
+  if (!(alpha >= 0 && alpha <= 1)) throw new TrainError(`expected alpha in [0, 1], got ${alpha}`);
+  return { kind: targets.kind, vocab: targets.vocab, teacherDtype: targets.valueDtype, ...resolveDistill(setup.loss, targets.kind), alpha, prefix: '' };
 }
 
 function scalar(t: RuntimeTensor | undefined): number {
