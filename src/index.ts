@@ -54,5 +54,9 @@ export { evaluateModels } from './evaluate/eval/index.js';
 export type { EvalOptions, EvalReport, ModelEval } from './evaluate/eval/index.js';
 export { writeReport, renderReportHtml } from './evaluate/report/index.js';
 
+export { showCacheRow, formatCacheRow } from './evaluate/inspect/index.js';
+export type { CacheRowView, CacheShowOptions, PositionView, CandidateView } from './evaluate/inspect/index.js';
+export { loadTokenizer } from './data/index.js';
+export type { TextTokenizer, DatasetTokenizer, TokenizeOptions } from './data/index.js';
 // formatting shared with the CLI
 export { formatBytes } from './core/util/format.js';

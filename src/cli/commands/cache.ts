@@ -14,6 +14,19 @@ export function registerCache(program: Command): void {
         .join('\n'));
     });
   cache
+    .command('show')
+    .description("print a row's tokens with the teacher's top candidates and probabilities at each position, decoded with the cache's tokenizer")
+    .argument('<dir>', 'cache directory')
+    .option('--row <n>', 'row to show', '0')
+    .option('--top <n>', 'candidates per position', '5')
+    .option('--tokenizer <ref>', "decode with this tokenizer.json or package instead of the one the manifest records")
+    .option('--json', 'print the row as JSON on the last line of stdout')
+    .action(async (dir: string, flags: CommonFlags & { row: string; top: string; tokenizer?: string }) => {
+      await runCommand(flags, async (api) => api.showCacheRow(dir, {
+        row: Number(flags.row), top: Number(flags.top), ...(flags.tokenizer !== undefined ? { tokenizer: flags.tokenizer } : {}),
+      }), (view, api) => api.formatCacheRow(view));
+    });
+  cache
     .command('verify')
     .description("check every shard's sha256, row count and schema against the manifest")
     .argument('<dir>', 'cache directory')
