@@ -1,7 +1,7 @@
 import { CacheError, RecipeError } from '../core/errors/index.js';
 import type { Manifest } from '../cache/index.js';
 import type { StudentSection } from '../recipe/index.js';
-import { paramDefs, sizeOf, type StudentSpec } from './students/index.js';
+import { lowRankSpec, paramDefs, sizeOf, type MlpSpec, type StudentSpec } from './students/index.js';
 
 /** Column of the cache a student reads, and how many values a row holds. */
 export interface StudentInput {
@@ -35,10 +35,18 @@ function specFor(section: StudentSection | undefined, manifest: Manifest, cacheD
   const valuesPerRow = sizeOfType(field.type);
   const { vocab, seqLen } = manifest.targets;
   const input = { column, valuesPerRow };
+  if (section.arch !== 'mlp' && (section.rank !== undefined || section.init !== 'random')) {
+    throw new RecipeError(`student.rank and student.init teacher_svd apply to mlp students, this one is ${section.arch}; remove them or use student.arch=mlp`);
+  }
   switch (section.arch) {
-    case 'mlp':
+    case 'mlp': {
       if (seqLen) throw new CacheError(`cache ${cacheDir} holds per-token targets (seq_len ${seqLen}); an mlp student needs classification targets, use student.arch=gpt`);
-      return { spec: { arch: 'mlp', inputs: valuesPerRow, hidden: section.hidden, activation: section.activation, dropout: section.dropout, inputDropout: section.input_dropout, classes: vocab }, input };
+      const spec: MlpSpec = { arch: 'mlp', inputs: valuesPerRow, hidden: section.hidden, activation: section.activation, dropout: section.dropout, inputDropout: section.input_dropout, classes: vocab };
+      if (section.init === 'teacher_svd' && section.rank === undefined) {
+        throw new RecipeError(`student.init teacher_svd needs student.rank, the rank each teacher layer is truncated to; e.g. student.rank=64`);
+      }
+      return { spec: section.rank !== undefined ? lowRankSpec(spec, section.rank) : spec, input };
+    }
     case 'cnn': {
       if (seqLen) throw new CacheError(`cache ${cacheDir} holds per-token targets; a cnn student needs classification targets`);
       const shape = section.input_shape ?? squareImage(valuesPerRow, column);
