@@ -8,8 +8,8 @@ export interface CommonFlags {
 }
 
 /**
- * Runs a command body: prints its summary (as JSON with --json), turns KennisErrors into one
- * `error:` line with a non-zero exit, and leaves unexpected errors with their stack.
+ * Runs a command body: prints its summary (as JSON with --json), turns KennisErrors and file
+ * system errors into one `error:` line with a non-zero exit, and leaves unexpected errors with their stack.
  */
 export async function runCommand<T extends object>(flags: CommonFlags, body: (api: Api) => Promise<T>, human: (summary: T, api: Api) => string): Promise<void> {
   // loaded on demand, so --help and bad flags answer without loading the library
@@ -19,7 +19,9 @@ export async function runCommand<T extends object>(flags: CommonFlags, body: (ap
     if (flags.json) process.stdout.write(JSON.stringify(summary) + '\n');
     else process.stdout.write(human(summary, api) + '\n');
     if ((summary as { ok?: boolean }).ok === false) process.exitCode = 1;
-  } catch (e) {
+  } catch (thrown) {
+    // a file system error no library site named (disk full, read-only, ...) still gets its one line
+    const e = api.fileError(thrown);
     if (e instanceof api.KennisError) {
       process.stderr.write(`error: ${e.message}\n`);
       process.exitCode = e.exitCode;
