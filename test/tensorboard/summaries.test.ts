@@ -216,6 +216,9 @@ test('HParams: experiment, session start with the flattened recipe, session end;
   assert.equal(experiment.timeCreatedSecs, 1_700_000_000);
   assert.deepEqual(Object.fromEntries(experiment.hparamInfos.map((h: { name: string; type: number }) => [h.name, h.type])), Object.fromEntries(
     Object.entries(hparams).map(([k, v]) => [k, typeof v === 'number' ? 3 : typeof v === 'boolean' ? 2 : 1])));
+  // a single run's domain is its own value
+  assert.deepEqual(experiment.hparamInfos.map((h: { domainDiscrete: { values: Record<string, unknown>[] } }) => h.domainDiscrete.values.map((x) => Object.values(x)[0])),
+    Object.values(hparams).map((v) => [v]));
   assert.deepEqual(experiment.metricInfos, [{ name: { tag: 'eval/accuracy' }, datasetType: 2 }, { name: { tag: 'loss' } }]);
 
   const session = toPlain(Plugin, values[1]!['metadata'].pluginData.content)['sessionStartInfo'];
@@ -228,7 +231,18 @@ test('HParams: experiment, session start with the flattened recipe, session end;
   assert.equal(end.tag, SESSION_END_TAG);
   assert.deepEqual(toPlain(Plugin, end.metadata.pluginData.content)['sessionEndInfo'], { status: 1, endTimeSecs: 1_700_000_050 });
 
+  // a sweep's experiment, written once above its runs: every value each hyperparameter takes
+  const sweep = new SummaryWriter(tmpdir());
+  sweep.experiment({ 'distill.temperature': [1, 2, 4, 8], 'distill.divergence': ['forward_kl', 'jsd'] }, [{ tag: 'eval/accuracy' }], 1_700_000_001);
+  sweep.close();
+  const swept = toPlain(Plugin, readEvents(sweep.path)[1]!.event['summary'].value[0].metadata.pluginData.content)['experiment'];
+  assert.deepEqual(swept.hparamInfos, [
+    { name: 'distill.temperature', type: 3, domainDiscrete: { values: [1, 2, 4, 8].map((numberValue) => ({ numberValue })) } },
+    { name: 'distill.divergence', type: 1, domainDiscrete: { values: [{ stringValue: 'forward_kl' }, { stringValue: 'jsd' }] } },
+  ]);
+
   const bad = new SummaryWriter(dir);
+  assert.throws(() => bad.experiment({ lr: [] }, []), (e: Error) => e instanceof KennisError && /'lr' has no values/.test(e.message));
   assert.throws(() => bad.hparams({ lr: Infinity }), (e: Error) => e instanceof KennisError && /'lr' is Infinity/.test(e.message));
   assert.throws(() => bad.histogram('', [1], 0), KennisError);
   assert.throws(() => bad.hparams({}, { metrics: [{ tag: '' }] }), KennisError);

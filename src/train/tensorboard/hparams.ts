@@ -47,9 +47,17 @@ export function flattenHParams(values: Readonly<Record<string, unknown>>, prefix
   return out;
 }
 
-/** The Summary.Value of the experiment: which hyperparameters and metrics the HParams view has as columns. */
-export function experimentValue(hparams: Readonly<Record<string, HParamValue>>, metrics: readonly HParamsMetric[], timeCreatedSecs: number): Record<string, unknown> {
-  const hparamInfos = Object.entries(hparams).map(([name, v]) => ({ name, type: typeof v === 'number' ? 3 : typeof v === 'boolean' ? 2 : 1 }));
+/**
+ * The Summary.Value of the experiment: the hyperparameters (each with the values it takes, its
+ * type from the first) and metrics the HParams view has as columns.
+ */
+export function experimentValue(domains: Readonly<Record<string, readonly HParamValue[]>>, metrics: readonly HParamsMetric[], timeCreatedSecs: number): Record<string, unknown> {
+  const hparamInfos = Object.entries(domains).map(([name, values]) => {
+    const first = values[0];
+    if (first === undefined) throw new KennisError(`hyperparameter '${name}' has no values; give each hyperparameter the values it takes`);
+    const type = typeof first === 'number' ? 3 : typeof first === 'boolean' ? 2 : 1;
+    return { name, type, domainDiscrete: { values: values.map(structValue(name)) } };
+  });
   const metricInfos = metrics.map((m) => ({
     name: { group: m.group ?? '', tag: m.tag },
     ...(m.displayName ? { displayName: m.displayName } : {}),
@@ -60,20 +68,24 @@ export function experimentValue(hparams: Readonly<Record<string, HParamValue>>, 
 
 /** The Summary.Value that starts a session with its hyperparameter values. */
 export function sessionStartValue(hparams: Readonly<Record<string, HParamValue>>, startTimeSecs: number, groupName = '', modelUri = ''): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(hparams)) {
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw new KennisError(`hyperparameter '${name}' is ${v}; HParams values must be finite numbers, strings or booleans`);
-      values[name] = { numberValue: v };
-    } else if (typeof v === 'boolean') values[name] = { boolValue: v };
-    else values[name] = { stringValue: v };
-  }
+  const values = Object.fromEntries(Object.entries(hparams).map(([name, v]) => [name, structValue(name)(v)]));
   return pluginValue(SESSION_START_TAG, { sessionStartInfo: { hparams: values, startTimeSecs, groupName, modelUri } });
 }
 
 /** The Summary.Value that ends a session. */
 export function sessionEndValue(status: SessionStatus, endTimeSecs: number): Record<string, unknown> {
   return pluginValue(SESSION_END_TAG, { sessionEndInfo: { status: STATUS[status], endTimeSecs } });
+}
+
+/** A hyperparameter value as a google.protobuf.Value. */
+function structValue(name: string): (v: HParamValue) => Record<string, unknown> {
+  return (v) => {
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new KennisError(`hyperparameter '${name}' is ${v}; HParams values must be finite numbers, strings or booleans`);
+      return { numberValue: v };
+    }
+    return typeof v === 'boolean' ? { boolValue: v } : { stringValue: v };
+  };
 }
 
 function pluginValue(tag: string, data: Record<string, unknown>): Record<string, unknown> {

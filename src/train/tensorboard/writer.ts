@@ -91,7 +91,9 @@ export class SummaryWriter {
 
   /**
    * Starts this run as an HParams session with its hyperparameters (flattenHParams turns a recipe
-   * into them); with `metrics`, also describes the experiment's columns. End it with hparamsEnd().
+   * into them). With `metrics`, also describes the experiment (its columns: these hyperparameters
+   * and metrics), as a single run's own directory needs; a sweep writes one experiment() at its
+   * root instead. End the session with hparamsEnd().
    */
   hparams(values: Readonly<Record<string, HParamValue>>, options: HParamsOptions = {}): void {
     const wallTime = options.startTime ?? Date.now() / 1000;
@@ -99,9 +101,20 @@ export class SummaryWriter {
     const summary = [sessionStartValue(values, wallTime, options.groupName, options.modelUri)];
     if (options.metrics) {
       for (const m of options.metrics) checkTag(m.tag);
-      summary.unshift(experimentValue(values, options.metrics, wallTime));
+      const domains = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]]));
+      summary.unshift(experimentValue(domains, options.metrics, wallTime));
     }
     this.append(encodeEvent({ wallTime, summary: { value: summary } }));
+  }
+
+  /**
+   * Describes an experiment of several sessions (a sweep), written once in the directory above its
+   * runs: each hyperparameter with the values it takes, and the metric columns.
+   */
+  experiment(domains: Readonly<Record<string, readonly HParamValue[]>>, metrics: readonly HParamsMetric[], wallTime: number = Date.now() / 1000): void {
+    checkStep(0, wallTime);
+    for (const m of metrics) checkTag(m.tag);
+    this.append(encodeEvent({ wallTime, summary: { value: [experimentValue(domains, metrics, wallTime)] } }));
   }
 
   /** Ends the HParams session started by hparams(). */
