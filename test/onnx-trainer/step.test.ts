@@ -203,3 +203,8 @@ test('a run resumed from getWeights/optimizerState (plain data, as checkpoints s
   straight.dispose();
   resumed.dispose();
 });
+
+test('an execution provider onnxruntime-node does not have is one TrainError naming it', async () => {
+  await assert.rejects(OnnxTrainer.create(setupFor(MLP, 'full', {}), { providers: ['nonsense'] }),
+    (e: unknown) => e instanceof Error && e.name === 'TrainError' && /\[nonsense\]/.test(e.message) && /\[cpu\]/.test(e.message) && !e.message.includes('\n'));
+});

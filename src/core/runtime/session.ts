@@ -148,7 +148,13 @@ export class GraphSession {
     try {
       return new GraphSession(await ort.InferenceSession.create(model, sessionOptions), label, fail);
     } catch (e) {
-      throw fail(`onnxruntime could not load the ${label} graph (${firstLine(e)})`);
+      const why = firstLine(e);
+      const providers = sessionOptions.executionProviders as string[];
+      // a missing or unknown execution provider is a setting to fix, not a broken graph
+      if (/backend not found|shared library|execution provider/i.test(why)) {
+        throw fail(`onnxruntime-node cannot run execution providers [${providers.join(', ')}] here (${why}); use providers this install has, e.g. [cpu]`);
+      }
+      throw fail(`onnxruntime could not load the ${label} graph (${why})`);
     }
   }
 
