@@ -22,14 +22,15 @@ test('a value read by several nodes sums its gradient contributions', async () =
   });
 });
 
-test('broadcasting reductions with a dynamic batch dim: one model, several batch sizes', async () => {
-  for (const batch of [1, 3, 5]) {
-    await checkGradients({
+test('broadcasting reductions with a dynamic batch dim: one model, several batch sizes, with and without declared shapes', async () => {
+  // declared: the reduced axes are constants; undeclared (unknown rank): computed from Shape() in the graph
+  for (const declared of [true, false]) for (const batch of [1, 3, 5]) {
+    const { model } = await checkGradients({
       build: (g) => {
-        const x = g.input('x', 'float32', ['batch', 4]);
-        const scale = g.input('scale', 'float32', ['batch', 1]);
-        const bias = g.input('bias', 'float32', [4]);
-        const gain = g.input('gain', 'float32', [1, 4]);
+        const x = g.input('x', 'float32', declared ? ['batch', 4] : undefined);
+        const scale = g.input('scale', 'float32', declared ? ['batch', 1] : undefined);
+        const bias = g.input('bias', 'float32', declared ? [4] : undefined);
+        const gain = g.input('gain', 'float32', declared ? [1, 4] : undefined);
         const h = g.op('Mul', [g.op('Add', [g.op('Tanh', [x]), bias]), scale]);
         // intermediate of unknown static shape broadcast against the batch input
         const y = g.op('Div', [g.op('Mul', [h, gain]), g.op('Add', [g.op('ReduceSum', [h, g.int64s([1])], { keepdims: 1 }), g.scalar(10)])]);
@@ -38,6 +39,7 @@ test('broadcasting reductions with a dynamic batch dim: one model, several batch
       feeds: { x: randn(rng, [batch, 4]), scale: randn(rng, [batch, 1]), bias: randn(rng, [4]), gain: randn(rng, [1, 4]) },
       wrt: ['x', 'scale', 'bias', 'gain'],
     });
+    assert.equal(model.graph!.node!.some((n) => n.opType === 'NonZero'), !declared, 'in-graph axes exactly when shapes are not declared');
   }
 });
 

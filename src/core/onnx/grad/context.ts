@@ -131,23 +131,22 @@ export class GradContext {
 
   /**
    * Sums a gradient of a broadcast result (shaped like `result`) back to the shape of the input
-   * `x`. With x's dims all static and the result's rank known, the reduced axes are constants;
-   * otherwise they are computed in the graph from Shape(x) and Shape(grad), so dynamic dims
-   * (a batch dim) work with no shape information at all.
+   * `x`. When the dims of x and of the result are known well enough (declared, or inferred with
+   * symbolic dims such as 'batch' tracked through the graph) the reduced axes are constants, or
+   * no reduction is needed at all; otherwise they are computed in the graph from Shape(x) and
+   * Shape(grad), so broadcasting over dynamic dims works with no shape information at all.
    */
   reduceTo(grad: string, x: string, result: string): string {
-    const f = this.facts;
-    const xd = f.staticDims(x);
-    const yr = f.rank(result);
-    if (xd && yr !== undefined && yr >= xd.length) {
-      const lead = yr - xd.length;
-      const axes = [...Array.from({ length: lead }, (_, i) => i), ...xd.flatMap((d, i) => (d === 1 ? [lead + i] : []))];
-      if (axes.length === 0) return grad;
-      const summed = this.reduceSum(grad, axes, true);
-      return lead > 0 ? this.reshape(summed, this.ints(xd)) : summed;
+    const known = this.facts.broadcastAxes(x, result);
+    if (known) {
+      if (known.length === 0) return grad;
+      const lead = this.facts.rank(result)! - this.facts.rank(x)!;
+      if (known.every((a) => a < lead)) return this.reduceSum(grad, known, false);
+      const summed = this.reduceSum(grad, known, true);
+      return lead > 0 ? this.op('Squeeze', [summed, this.ints(known.filter((a) => a < lead))]) : summed;
     }
-    const xdims = f.dims(x), ydims = f.dims(result);
-    if (xdims && ydims && xdims.length === ydims.length && xdims.every((d, i) => d !== undefined && d === ydims[i])) return grad;
+    const f = this.facts;
+    const yr = f.rank(result);
     const sx = this.op('Shape', [x]);
     const xr = f.rank(x);
     let padded = sx;

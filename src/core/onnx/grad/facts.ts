@@ -54,6 +54,7 @@ export class GraphFacts {
   private readonly declaredType = new Map<string, number>();
   private readonly constants = new Map<string, TensorProto>();
   private readonly ranks = new Map<string, number | undefined>();
+  private readonly inferred = new Map<string, (Dim | undefined)[] | undefined>();
 
   constructor(private readonly graph: GraphProto) {
     for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
@@ -106,15 +107,52 @@ export class GraphFacts {
     return this.declaredType.get(name);
   }
 
-  /** Declared dims (numbers, symbolic names, or undefined for unnamed dynamic dims), if any. */
+  /**
+   * Dims of a value (numbers, symbolic names, or undefined for dims not known): declared, or
+   * inferred through its producer; undefined when even the rank is unknown. Equal symbolic names
+   * are equal sizes (the ONNX convention), so a dynamic batch dim is tracked through the graph.
+   */
   dims(name: string): (Dim | undefined)[] | undefined {
+    const declared = this.declaredDims.get(name);
+    if (declared) return declared;
+    if (!this.inferred.has(name)) {
+      // an unknown dim of an inferred value gets a symbol of its own: values derived from it
+      // through shape-preserving ops share that symbol, so their sizes are known to be equal
+      const dims = this.inferDims(name);
+      const r = dims?.length ?? this.inferRank(name);
+      this.inferred.set(name, r === undefined ? undefined : Array.from({ length: r }, (_, i) => dims?.[i] ?? `${name}#${i}`));
+    }
+    return this.inferred.get(name);
+  }
+
+  /** Dims as the graph declares them (inputs, outputs, initializers, value_info), if it does. */
+  declaredDimsOf(name: string): (Dim | undefined)[] | undefined {
     return this.declaredDims.get(name);
   }
 
-  /** Declared dims when every one is a number. */
+  /** Dims when every one is a known number. */
   staticDims(name: string): number[] | undefined {
     const d = this.dims(name);
     return d && d.every((x): x is number => typeof x === 'number') ? d : undefined;
+  }
+
+  /**
+   * The axes of `result` that broadcasting `x` to it expanded (leading axes x lacks, and axes
+   * where x has size 1 and the result may not), or undefined when the dims do not tell.
+   */
+  broadcastAxes(x: string, result: string): number[] | undefined {
+    const xd = this.dims(x), yd = this.dims(result);
+    if (!xd || !yd || yd.length < xd.length) return undefined;
+    const lead = yd.length - xd.length;
+    const axes = Array.from({ length: lead }, (_, i) => i);
+    for (let i = 0; i < xd.length; i++) {
+      const d = xd[i], e = yd[lead + i];
+      if (d === 1) { if (e !== 1) axes.push(lead + i); continue; }
+      // a size other than 1 is never broadcast; equal symbols are equal sizes
+      if ((typeof d === 'number') || (d !== undefined && d === e)) continue;
+      return undefined;
+    }
+    return axes;
   }
 
   /** Rank of a value, from declarations or inferred through its producer; undefined when unknown. */
@@ -126,8 +164,12 @@ export class GraphFacts {
   }
 
   private inferRank(name: string): number | undefined {
-    const declared = this.dims(name);
-    if (declared) return declared.length;
+    const known = this.declaredDims.get(name) ?? this.inferred.get(name);
+    if (known) return known.length;
+    return this.inferRankFromProducer(name);
+  }
+
+  private inferRankFromProducer(name: string): number | undefined {
     const node = this.producer(name);
     if (!node || node.domain) return undefined;
     const ins = node.input ?? [];
@@ -179,4 +221,116 @@ export class GraphFacts {
         return undefined;
     }
   }
+
+  private inferDims(name: string): (Dim | undefined)[] | undefined {
+    const node = this.producer(name);
+    if (!node || node.domain || node.output?.[0] !== name) return undefined;
+    const ins = node.input ?? [];
+    const op = node.opType ?? '';
+    const at = (i: number): (Dim | undefined)[] | undefined => (ins[i] ? this.dims(ins[i]!) : undefined);
+    const axesOf = (): number[] | undefined => (nodeAttr(node, 'axes') as number[] | undefined) ?? this.constInts(ins[1]);
+    if (UNARY_SAME_SHAPE.has(op)) return at(0);
+    if (BROADCAST.has(op)) {
+      const all = ins.filter((n) => n).map((n) => this.dims(n));
+      return all.every((d): d is (Dim | undefined)[] => d !== undefined) ? broadcastDims(all) : undefined;
+    }
+    switch (op) {
+      case 'MatMul': {
+        const a = at(0), b = at(1);
+        if (!a || !b || a.length < 2 || b.length < 2) return undefined;
+        return [...broadcastDims([a.slice(0, -2), b.slice(0, -2)]), a.at(-2), b.at(-1)];
+      }
+      case 'Gemm': {
+        const a = at(0), b = at(1);
+        if (!a || !b) return undefined;
+        return [a[nodeAttr(node, 'transA') ? 1 : 0], b[nodeAttr(node, 'transB') ? 0 : 1]];
+      }
+      case 'Transpose': {
+        const a = at(0);
+        if (!a) return undefined;
+        const perm = (nodeAttr(node, 'perm') as number[] | undefined) ?? a.map((_, i) => a.length - 1 - i);
+        return perm.map((p) => a[p]);
+      }
+      case 'Reshape': {
+        const shape = this.constInts(ins[1]), a = at(0);
+        if (!shape) return undefined;
+        const out: (Dim | undefined)[] = shape.map((d, i) => (d === 0 && !nodeAttr(node, 'allowzero') ? a?.[i] : d === -1 ? undefined : d));
+        const known = (dims: (Dim | undefined)[] | undefined): number | undefined => (dims?.every((d): d is number => typeof d === 'number') ? dims.reduce((x, y) => x * y, 1) : undefined);
+        const total = known(a), rest = known(out.filter((_, i) => shape[i] !== -1));
+        const free = shape.indexOf(-1);
+        if (free >= 0 && total !== undefined && rest) out[free] = total / rest;
+        return out;
+      }
+      case 'Unsqueeze': {
+        const a = at(0), axes = axesOf();
+        if (!a || !axes) return undefined;
+        const r = a.length + axes.length;
+        const ones = new Set(axes.map((x) => (x < 0 ? x + r : x)));
+        const rest = [...a];
+        return Array.from({ length: r }, (_, i) => (ones.has(i) ? 1 : rest.shift()));
+      }
+      case 'Squeeze': {
+        const a = at(0), axes = axesOf();
+        if (!a || !axes) return undefined;
+        const drop = new Set(axes.map((x) => (x < 0 ? x + a.length : x)));
+        return a.filter((_, i) => !drop.has(i));
+      }
+      case 'Gather': {
+        const a = at(0), idx = at(1);
+        if (!a || !idx) return undefined;
+        const axis = Number(nodeAttr(node, 'axis') ?? 0);
+        const ax = axis < 0 ? axis + a.length : axis;
+        return [...a.slice(0, ax), ...idx, ...a.slice(ax + 1)];
+      }
+      case 'Expand': {
+        const a = at(0), shape = this.constInts(ins[1]);
+        return a && shape ? broadcastDims([a, shape]) : undefined;
+      }
+      default:
+        if (op.startsWith('Reduce')) {
+          const a = at(0);
+          if (!a) return undefined;
+          const axes = axesOf();
+          if (!axes && ins[1]) return undefined;
+          if (!axes && nodeAttr(node, 'noop_with_empty_axes') === 1) return a;
+          const reduced = new Set((axes ?? a.map((_, i) => i)).map((x) => (x < 0 ? x + a.length : x)));
+          const keep = (nodeAttr(node, 'keepdims') ?? 1) !== 0;
+          return keep ? a.map((d, i) => (reduced.has(i) ? 1 : d)) : a.filter((_, i) => !reduced.has(i));
+        }
+        return undefined;
+    }
+  }
+}
+
+/** Ops whose (first) output has the shape of their first input. */
+const UNARY_SAME_SHAPE = new Set([
+  'Relu', 'LeakyRelu', 'Tanh', 'Sigmoid', 'Erf', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Reciprocal', 'Softmax', 'LogSoftmax',
+  'LayerNormalization', 'Cast', 'Identity', 'Dropout', 'Clip', 'Gelu', 'Softplus', 'Elu', 'HardSigmoid', 'Sin', 'Cos',
+  'Floor', 'Ceil', 'Round', 'Sign', 'Not', 'IsNaN', 'IsInf', 'CumSum',
+]);
+
+/**
+ * numpy broadcasting of dims: along each axis the result is the one size other than 1; an
+ * unknown dim next to a known size > 1 must be 1 or that size, so the result is that size; two
+ * different unknowns or symbols give an unknown dim.
+ */
+function broadcastDims(all: (Dim | undefined)[][]): (Dim | undefined)[] {
+  const rank = Math.max(...all.map((d) => d.length));
+  return Array.from({ length: rank }, (_, i) => {
+    let out: Dim | undefined = 1;
+    let unknown = false;
+    for (const dims of all) {
+      const d = dims[i - (rank - dims.length)] ?? (i < rank - dims.length ? 1 : undefined);
+      if (d === 1) continue;
+      if (d === undefined) { unknown = true; continue; }
+      if (out === 1) out = d;
+      else if (out !== d) {
+        if (typeof out === 'number' && typeof d === 'string') continue;
+        if (typeof d === 'number' && typeof out === 'string') { out = d; continue; }
+        return undefined;
+      }
+    }
+    if (out === 1 && unknown) return undefined;
+    return typeof out === 'string' && unknown ? undefined : out;
+  });
 }

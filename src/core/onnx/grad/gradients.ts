@@ -122,7 +122,7 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
     if (g.has(out)) throw new TrainError(`gradient output '${out}' is already a value of graph '${graph.name ?? ''}'; choose another prefix`);
     const grad = gradOf(x) ?? filledTensor(g, g.op('Shape', [x]), 0, floatType, 'zero_grad');
     g.node('Identity', [grad], [out]);
-    const dims = facts.dims(x)?.map((d) => (typeof d === 'number' ? { dimValue: d } : d ? { dimParam: d } : {}));
+    const dims = facts.declaredDimsOf(x)?.map((d) => (typeof d === 'number' ? { dimValue: d } : d ? { dimParam: d } : {}));
     (graph.output ??= []).push({ name: out, type: { tensorType: { elemType: facts.elemType(x) ?? floatType, ...(dims ? { shape: { dim: dims } } : {}) } } });
     gradients[x] = out;
   }
