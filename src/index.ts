@@ -9,7 +9,8 @@ export { VERSION } from './core/version.js';
 
 // recipes
 export { loadRecipe, validateRecipe, applyOverrides, recipeToYaml, datasetSpecOf, datasetSpecFor, recipeSchema, locateCache } from './recipe/index.js';
-export type { DatasetSourceOptions } from './recipe/index.js';
+export { copyRecipe, listRecipes } from './recipe/index.js';
+export type { DatasetSourceOptions, BuiltinRecipe } from './recipe/index.js';
 export type { Recipe, LoadedRecipe } from './recipe/index.js';
 
 // data
@@ -53,10 +54,10 @@ export type { ExportSummary, ExportRunOptions, ExportOptions, QuantizedSummary, 
 export { evaluateModels } from './evaluate/eval/index.js';
 export type { EvalOptions, EvalReport, ModelEval } from './evaluate/eval/index.js';
 export { writeReport, renderReportHtml } from './evaluate/report/index.js';
-
 export { showCacheRow, formatCacheRow } from './evaluate/inspect/index.js';
 export type { CacheRowView, CacheShowOptions, PositionView, CandidateView } from './evaluate/inspect/index.js';
 export { loadTokenizer } from './data/index.js';
 export type { TextTokenizer, DatasetTokenizer, TokenizeOptions } from './data/index.js';
+
 // formatting shared with the CLI
 export { formatBytes } from './core/util/format.js';

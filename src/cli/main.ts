@@ -5,6 +5,7 @@ import { registerExport } from './commands/export.js';
 import { registerPrecompute } from './commands/precompute.js';
 import { registerTrain } from './commands/train.js';
 import { registerDistill } from './commands/distill.js';
+import { registerRecipes } from './commands/recipes.js';
 
 const program = new Command('kennis')
   .description('offline knowledge distillation: precompute an ONNX teacher once, train students from the cache')
@@ -15,6 +16,7 @@ registerTrain(program);
 registerExport(program);
 registerEval(program);
 registerDistill(program);
+registerRecipes(program);
 
 if (['-V', '--version'].includes(process.argv[2] ?? '')) {
   // the version comes from the public API, loaded only when asked for
