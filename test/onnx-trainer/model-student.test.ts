@@ -7,7 +7,7 @@ import { exportStudentToOnnx } from '../../src/evaluate/export/index.js';
 import { trainingColumns } from '../../src/train/batch.js';
 import { openVerifiedCache, withSplit } from '../../src/train/caches.js';
 import { CacheLoader } from '../../src/train/loader/index.js';
-import { OnnxTrainer } from '../../src/train/onnxruntime/index.js';
+import { OnnxTrainer, modelWithWeights } from '../../src/train/onnxruntime/index.js';
 import { initialWeights, paramDefs, type StudentSpec } from '../../src/train/students/index.js';
 import type { TrainerSetup } from '../../src/train/trainer.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
@@ -51,6 +51,8 @@ test('a kennis student exported to ONNX and trained as a model student takes the
     const diff = Math.max(...w.data.map((v, i) => Math.abs(v - got[name]!.data[i]!)));
     assert.ok(diff <= 1e-6, `${name} differs by ${diff}`);
   }
+  // the trained model student is the same file export writes for those weights
+  assert.deepEqual(modelWithWeights(model, got), exportStudentToOnnx(SPEC, got, { inputName: 'x' }));
   bySpec.dispose();
   byModel.dispose();
 });

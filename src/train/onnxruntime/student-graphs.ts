@@ -1,7 +1,7 @@
 import { TrainError } from '../../core/errors/index.js';
 import { appendGradients } from '../../core/onnx/grad/index.js';
 import {
-  DataType, GraphBuilder, decodeModel, defaultOpset, elemTypeOf, encodeModel, tensorToArray, tensorValueInfo, valueInfoDims,
+  DataType, GraphBuilder, decodeModel, defaultOpset, elemTypeOf, encodeModel, tensorFromArray, tensorToArray, tensorValueInfo, valueInfoDims,
   type ModelProto,
 } from '../../core/onnx/index.js';
 import type { PlainTensor } from '../../core/runtime/index.js';
@@ -171,4 +171,14 @@ export function modelGraphs(bytes: Uint8Array, label: string, manifest: Manifest
       if (extra !== undefined) throw new TrainError(`weights have parameter '${extra}', which ${label} does not train; load weights saved from the same model`);
     },
   };
+}
+
+/** The model with its trained initializers replaced by `weights` (the trained model student, ready for inference). */
+export function modelWithWeights(bytes: Uint8Array, weights: WeightMap): Uint8Array {
+  const model = decodeModel(bytes);
+  model.graph!.initializer = (model.graph!.initializer ?? []).map((t) => {
+    const w = weights[t.name!];
+    return w === undefined ? t : tensorFromArray(t.name!, w.data, w.shape);
+  });
+  return encodeModel(model);
 }
