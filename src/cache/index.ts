@@ -12,3 +12,4 @@ export { sameSchema, schemaDiff } from './schema-check.js';
 export * from './workers.js';
 export * from './worker-manifest.js';
 export * from './address-book.js';
+export * from './inputs.js';

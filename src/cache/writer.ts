@@ -9,7 +9,7 @@ import { acquireLock, type CacheLock } from './lock.js';
 import { shardFileName } from './paths.js';
 import { formatWorker, writerLayout, type WorkerId, type WriterLayout } from './workers.js';
 import { checkDraft, resumeOrStart, sweep, type ManifestDraft, type ResumeCheck } from './resume.js';
-import { describeSchema, encodeShard, type SchemaField } from './shard-io.js';
+import { describeSchema, encodeShard, type SchemaField, type ShardFormat } from './shard-io.js';
 import { sameSchema, schemaDiff } from './schema-check.js';
 
 export type { ManifestDraft, ResumeCheck } from './resume.js';
@@ -102,17 +102,30 @@ export class CacheWriter {
    * the writer (later shards are rejected) because the manifest could no longer grow as a prefix.
    */
   async writeShard(index: number, table: arrow.Table): Promise<ShardEntry> {
-    this.checkWritable(index, table);
+    this.checkWritable(index, rowsOf(table));
+    let shard: EncodedShard;
+    try {
+      shard = encodeShardFile(table, this.current.shardFormat);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+    return this.writeEncoded(index, shard);
+  }
+
+  /**
+   * writeShard for a shard already encoded (by encodeShardFile, perhaps on another thread): the
+   * same checks, write and ordered recording.
+   */
+  async writeEncoded(index: number, shard: EncodedShard): Promise<ShardEntry> {
+    this.checkWritable(index, shard);
     this.pending.add(index);
     try {
-      const format = this.current.shardFormat;
-      const file = shardFileName(index, format);
-      const fields = describeSchema(table.schema);
-      const bytes = encodeShard(table, format);
-      await writeFileAtomic(path.join(this.dir, file), bytes, RESUMABLE);
-      const entry: ShardEntry = { file, firstRow: this.shardRange(index).firstRow, rows: table.numRows, bytes: bytes.length, sha256: sha256Bytes(bytes) };
+      const file = shardFileName(index, this.current.shardFormat);
+      await writeFileAtomic(path.join(this.dir, file), shard.bytes, RESUMABLE);
+      const entry: ShardEntry = { file, firstRow: this.shardRange(index).firstRow, rows: shard.rows, bytes: shard.bytes.length, sha256: shard.sha256 };
       await this.turn(index);
-      await this.commit(index, entry, fields);
+      await this.commit(index, entry, shard.fields);
       return entry;
     } catch (err) {
       this.fail(err);
@@ -148,7 +161,7 @@ export class CacheWriter {
     await this.lock.release();
   }
 
-  private checkWritable(index: number, table: arrow.Table): void {
+  private checkWritable(index: number, table: ShardRows): void {
     const where = `shard ${index} of cache '${this.dir}'`;
     if (this.closed) throw new CacheError(`${where}: the writer is closed; open the cache again to write more`);
     if (this.current.complete) throw new CacheError(`${where}: the cache is already complete; use another cache dir to write a new one`);
@@ -160,10 +173,10 @@ export class CacheWriter {
     if (index < this.nextShardIndex()) throw new CacheError(`${where} is already written; resume at nextShardIndex() = ${this.nextShardIndex()}`);
     if (this.pending.has(index)) throw new CacheError(`${where} is already being written`);
     const { firstRow, rows } = this.shardRange(index);
-    if (table.numRows !== rows) throw new CacheError(`${where}: expected ${rows} rows (rows ${firstRow}..${firstRow + rows - 1}), got ${table.numRows}`);
-    const row = table.getChild('row');
-    if (row && (row.get(0) !== firstRow || row.get(rows - 1) !== firstRow + rows - 1)) {
-      throw new CacheError(`${where}: expected column 'row' to run ${firstRow}..${firstRow + rows - 1}, got ${String(row.get(0))}..${String(row.get(rows - 1))}`);
+    if (table.rows !== rows) throw new CacheError(`${where}: expected ${rows} rows (rows ${firstRow}..${firstRow + rows - 1}), got ${table.rows}`);
+    const row = table.rowRange;
+    if (row && (row[0] !== firstRow || row[1] !== firstRow + rows - 1)) {
+      throw new CacheError(`${where}: expected column 'row' to run ${firstRow}..${firstRow + rows - 1}, got ${String(row[0])}..${String(row[1])}`);
     }
   }
 
@@ -215,6 +228,30 @@ export class CacheWriter {
     const cause = this.failure instanceof Error ? this.failure.message : String(this.failure);
     return new CacheError(`shard ${index} of cache '${this.dir}' was not recorded: the writer stopped after an earlier error (${cause}); re-run to resume`);
   }
+}
+
+/** What the writer checks of a shard before writing it: its row count and the first and last value of its `row` column. */
+export interface ShardRows {
+  rows: number;
+  rowRange?: [unknown, unknown];
+}
+
+/** A shard encoded as its file: what CacheWriter.writeEncoded writes and records. */
+export interface EncodedShard extends ShardRows {
+  bytes: Uint8Array;
+  sha256: string;
+  fields: SchemaField[];
+}
+
+function rowsOf(table: arrow.Table): ShardRows {
+  const row = table.getChild('row');
+  return { rows: table.numRows, ...(row ? { rowRange: [row.get(0), row.get(table.numRows - 1)] as [unknown, unknown] } : {}) };
+}
+
+/** Encodes `table` as a shard file of `format`, with what the writer records of it; pure, so any thread may run it. */
+export function encodeShardFile(table: arrow.Table, format: ShardFormat): EncodedShard {
+  const bytes = encodeShard(table, format);
+  return { ...rowsOf(table), bytes, sha256: sha256Bytes(bytes), fields: describeSchema(table.schema) };
 }
 
 /** The first shard must carry the columns the manifest promises. */

@@ -36,8 +36,19 @@ export interface Dataset {
   readonly tokenizer?: DatasetTokenizer;
   /** sha256 hex over the content and the preprocessing options. */
   readonly fingerprint: string;
+  /** Columns whose values have a narrower natural type than the one given (MNIST's byte pixels); a cache may store them so. */
+  readonly narrowColumns?: Readonly<Record<string, NarrowColumn>>;
   /** Reads rows [start, end) of the split as record batches; may be called many times. */
   batches(options: BatchOptions): AsyncIterable<RecordBatch>;
+}
+
+/**
+ * A column's natural storage: codes of `dtype`, each the index of its value in `levels` (ascending),
+ * or without levels the value itself (small integer ids given as int32).
+ */
+export interface NarrowColumn {
+  dtype: 'uint8' | 'uint16' | 'uint32';
+  levels?: readonly number[];
 }
 
 /** The vocabulary of a token dataset: a Hugging Face tokenizer, or raw bytes. */

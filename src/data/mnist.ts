@@ -5,7 +5,7 @@ import { DatasetError } from '../core/errors/index.js';
 import { fixedSizeListVector, primitiveVector, Rng } from '../core/util/index.js';
 import { batchOf, rangeBatches, rowVector } from './batches.js';
 import { checkPositiveInt, limitRows } from './checks.js';
-import type { BatchOptions, Dataset, Split } from './dataset.js';
+import type { BatchOptions, Dataset, NarrowColumn, Split } from './dataset.js';
 import { datasetFingerprint, sha256Hex } from './fingerprint.js';
 import { packageDir } from './package-dir.js';
 
@@ -41,6 +41,8 @@ interface MnistSource {
   permutation: Int32Array;
   /** sha256 over images, labels and permutation. */
   contentHash: string;
+  /** The distinct pixel values, ascending: the package's 256 grey levels (bytes / 255 to three decimals). */
+  levels: number[];
 }
 
 let cached: Promise<MnistSource> | undefined;
@@ -70,7 +72,8 @@ async function readMnist(): Promise<MnistSource> {
   });
   const order = Array.from({ length: MNIST_ROWS }, (_, i) => i);
   const permutation = Int32Array.from(new Rng(MNIST_SPLIT_SEED).shuffle(order));
-  return { images, labels, permutation, contentHash: sha256Hex([images, labels, permutation]) };
+  const levels = [...new Set(images)].sort((a, b) => a - b);
+  return { images, labels, permutation, contentHash: sha256Hex([images, labels, permutation]), levels };
 }
 
 /** Source indices of a split, in row order. */
@@ -95,9 +98,12 @@ class MnistDataset implements Dataset {
   readonly numClasses = MNIST_CLASSES;
   readonly numRows: number;
   readonly schema: Schema;
+  readonly narrowColumns: Readonly<Record<string, NarrowColumn>>;
 
   constructor(readonly split: Split, private readonly source: MnistSource, private readonly indices: Int32Array, readonly fingerprint: string) {
     this.numRows = indices.length;
+    // pixels are bytes in the source: a cache stores them so, 4x smaller and quicker to encode
+    this.narrowColumns = source.levels.length <= 256 ? { image: { dtype: 'uint8', levels: source.levels } } : {};
     this.schema = this.batch(0, 0).schema;
   }
 

@@ -31,6 +31,8 @@ class TextWindowDataset implements Dataset {
   readonly labelColumn = 'labels';
   readonly numClasses = BYTE_VOCAB;
   readonly tokenizer = { name: 'bytes', vocabSize: BYTE_VOCAB };
+  // the teacher is fed int32 ids; a cache stores the bytes they are
+  readonly narrowColumns = { input_ids: { dtype: 'uint8' }, labels: { dtype: 'uint8' } } as const;
   readonly schema: Schema;
 
   constructor(

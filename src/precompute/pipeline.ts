@@ -29,14 +29,11 @@ export interface PipelineOptions {
   onShard: (index: number, rows: number) => void;
 }
 
-/** Shards queued behind the one being written: the teacher keeps running while a shard is encoded. */
-const SHARDS_AHEAD = 1;
-
 /**
  * Runs the teacher over every shard from writer.nextShardIndex() on and writes each shard as
  * soon as its batches are done. Teacher batches of the next shard are already queued while a
- * shard is encoded on the writer thread, so the teacher does not wait for writes; at most
- * SHARDS_AHEAD + 1 shards are held in memory. Returns the rows computed.
+ * shard is encoded on the writer's threads, so the teacher does not wait for writes; at most
+ * one shard per encoder thread plus the one being computed are held in memory. Returns the rows computed.
  */
 export async function runShards(o: PipelineOptions): Promise<number> {
   const total = o.dataset.numRows;
@@ -66,7 +63,7 @@ export async function runShards(o: PipelineOptions): Promise<number> {
         .then(() => o.onShard(shard, end - start));
       write.catch(() => undefined); // awaited below; must not count as unhandled while it waits its turn
       writes.push(write);
-      if (writes.length > SHARDS_AHEAD) await writes.shift();
+      if (writes.length > o.writer.threads) await writes.shift();
     }
     await Promise.all(writes);
   } catch (err) {

@@ -5,7 +5,8 @@ import { readRegularFileSync } from '../core/util/fs.js';
 import type { Dataset } from '../data/index.js';
 import { openDataset } from '../data/index.js';
 import { inspectModel } from '../core/onnx/index.js';
-import { cacheKey, type TensorSignature } from '../cache/index.js';
+import { cacheKey, type StoredColumns, type TensorSignature } from '../cache/index.js';
+import { elementOf } from './transfer.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import { resolveFrom } from '../recipe/index.js';
 import { idDtypeFor, type TargetSpec } from '../cache/targets/index.js';
@@ -27,6 +28,8 @@ export interface PrecomputePlan {
   logitsOutput: string;
   /** Resolved soft-target spec. */
   spec: TargetSpec;
+  /** Dataset columns the shards store narrower than given (empty with cache.input_dtype as_fed). */
+  storedColumns: StoredColumns;
   /** Content address of the cache. */
   key: string;
   /** Cache directory. */
@@ -75,6 +78,7 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
     ...(t.kind === 'topk' ? { k: t.k } : {}),
     ...(t.kind === 'sampled' ? { samples: t.samples, sampleTemperature: t.temperature, seed: t.seed } : {}),
   };
+  const storedColumns = recipe.cache.input_dtype === 'natural' ? storedColumnsOf(dataset) : {};
   const teacherSha256 = createHash('sha256').update(teacherBytes).digest('hex');
   const key = cacheKey({
     teacherSha256,
@@ -84,10 +88,25 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
     extra: {
       output: out.name, outputKind: recipe.teacher.output_kind, inputs: recipe.teacher.inputs ?? null,
       attentionMask: recipe.teacher.attention_mask, format: recipe.cache.format, shardRows: recipe.cache.shard_rows,
+      // absent when every column is stored as given, so such caches keep the key they always had
+      ...(Object.keys(storedColumns).length > 0 ? { storedColumns } : {}),
     },
   });
   const dir = recipe.cache.dir ? resolveFrom(loaded, recipe.cache.dir) : resolveFrom(loaded, `${recipe.cache.root}/${key}`);
-  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, key, dir };
+  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, storedColumns, key, dir };
+}
+
+/** The narrow storage the dataset declares for its columns, with the element type each is given in. */
+function storedColumnsOf(dataset: Dataset): StoredColumns {
+  const stored: StoredColumns = {};
+  for (const [name, narrow] of Object.entries(dataset.narrowColumns ?? {})) {
+    const field = dataset.schema.fields.find((f) => f.name === name);
+    if (!field) continue;
+    const dtype = elementOf(field.type, name);
+    if (dtype === 'float16' || dtype === 'int64') continue;
+    stored[name] = { dtype, stored: narrow.dtype, ...(narrow.levels ? { levels: [...narrow.levels] } : {}) };
+  }
+  return stored;
 }
 
 /**

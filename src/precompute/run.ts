@@ -12,7 +12,7 @@ import { Teacher, bindInputs, type InputBinding } from '../core/runtime/index.js
 import { VERSION } from '../core/version.js';
 import { runShards } from './pipeline.js';
 import { planPrecompute, type PrecomputePlan } from './plan.js';
-import { ShardWriterThread } from './shard-writer.js';
+import { ShardWriterThread, encoderThreads } from './shard-writer.js';
 
 /** What a precompute run did; printed by `kennis precompute --json`. */
 export interface PrecomputeSummary {
@@ -77,7 +77,9 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
     }
   }
   // the writer thread starts and checks the existing shards while onnxruntime loads the teacher
-  const opening = ShardWriterThread.open(plan.dir, draftOf(loaded, plan), warn, options.worker);
+  const cpuTeacher = recipe.teacher.providers.every((p) => p === 'cpu');
+  const threads = encoderThreads(recipe.cache.encode_threads, recipe.teacher.threads, cpuTeacher);
+  const opening = ShardWriterThread.open(plan.dir, draftOf(loaded, plan), warn, { threads, ...(options.worker ? { worker: options.worker } : {}) });
   const loading = loadTeacher(loaded, plan);
   // both are awaited below; neither may count as unhandled while the other is awaited first
   opening.catch(() => undefined);
@@ -157,6 +159,7 @@ function draftOf(loaded: LoadedRecipe, plan: PrecomputePlan): ManifestDraft {
       ...(dataset.labelColumn ? { labelColumn: dataset.labelColumn } : {}),
       ...(dataset.tokenizer ? { tokenizer: dataset.tokenizer } : {}),
       inputColumns: dataset.schema.fields.map((f) => f.name).filter((n) => n !== 'row' && n !== dataset.labelColumn),
+      ...(Object.keys(plan.storedColumns).length > 0 ? { storedColumns: plan.storedColumns } : {}),
     },
     targets: plan.spec,
     shardFormat: recipe.cache.format,

@@ -1,28 +1,41 @@
-// Worker thread of ShardWriterThread: owns the CacheWriter, so making the target columns,
-// Parquet encoding, hashing and writes run beside the teacher instead of between its batches.
-import { CacheWriter } from '../cache/index.js';
-import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
+// Worker thread of ShardWriterThread. Every thread encodes shards (target columns, narrow input
+// codes, Parquet or Arrow IPC, sha256) beside the teacher; the pool's first thread also owns the
+// CacheWriter, which writes the encoded files and records them in the manifest in index order.
+import { CacheWriter, encodeShardFile } from '../cache/index.js';
+import type { EncodedShard, ManifestDraft, ShardEntry, ShardFormat, StoredColumns, WorkerId } from '../cache/index.js';
 import type { TargetSpec } from '../cache/targets/index.js';
-import { serve, type RequestContext } from '../core/workers/index.js';
+import { serve, withTransfer, type RequestContext, type Transfer } from '../core/workers/index.js';
 import { shardTable, type ShardPayload } from './transfer.js';
 
 let writer: CacheWriter | undefined;
-let spec: TargetSpec | undefined;
+
+/** What encoding a shard needs besides its payload. */
+export interface ShardLayout {
+  spec: TargetSpec;
+  stored: StoredColumns;
+  format: ShardFormat;
+}
 
 export const handlers = serve({
   /** Opens (or resumes) the cache; warnings go back as notifications. */
   async open(req: { dir: string; draft: ManifestDraft; worker?: WorkerId }, context: RequestContext): Promise<{ shards: ShardEntry[]; first: number }> {
-    spec = req.draft.targets;
     writer = await CacheWriter.open(req.dir, req.draft, { onWarning: (warning) => context.notify(warning), ...(req.worker ? { worker: req.worker } : {}) });
     return { shards: [...writer.shards()], first: writer.layout.firstShard };
   },
-  write(req: { index: number; payload: ShardPayload }): Promise<ShardEntry> {
-    return writer!.writeShard(req.index, shardTable(req.payload, spec!));
+  /** Makes the shard's table and encodes it as its file. */
+  encode(req: { payload: ShardPayload; layout: ShardLayout }): Transfer<EncodedShard> {
+    const shard = encodeShardFile(shardTable(req.payload, req.layout.spec, req.layout.stored), req.layout.format);
+    return withTransfer(shard, [shard.bytes.buffer as ArrayBuffer]);
+  },
+  /** Writes an encoded shard and records it (the CacheWriter's thread only). */
+  write(req: { index: number; shard: EncodedShard }): Promise<ShardEntry> {
+    return writer!.writeEncoded(req.index, req.shard);
   },
   async finish(): Promise<void> {
     await writer!.finish();
   },
   async close(): Promise<void> {
     await writer?.close();
+    writer = undefined;
   },
 });

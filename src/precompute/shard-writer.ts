@@ -1,41 +1,62 @@
+import { availableParallelism } from 'node:os';
 import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
 import { CacheError } from '../core/errors/index.js';
 import { ThreadPool, type RequestOf, type ResponseOf } from '../core/workers/index.js';
 import { transferList, type ShardPayload } from './transfer.js';
-import type { handlers } from './shard-worker.js';
+import type { ShardLayout, handlers } from './shard-worker.js';
 
 type WriterPool = ThreadPool<typeof handlers>;
 
-// One finished run's thread is kept (idle threads never hold the process open) for the next run
+/** The thread that owns the CacheWriter (the others only encode). */
+const WRITER_THREAD = 0;
+
+// One finished run's threads are kept (idle threads never hold the process open) for the next run
 // in this process: starting a thread means loading arrow, parquet-wasm and zod again.
 let idle: WriterPool | undefined;
 
-function takePool(): WriterPool {
+function takePool(size: number): WriterPool {
   const pool = idle ?? ThreadPool.start<typeof handlers>(import.meta.url, 'shard-worker', {
-    size: 1,
-    exitError: (code) => new CacheError(`the cache writer thread exited (code ${code}) before answering; re-run to resume`),
+    size,
+    exitError: (code) => new CacheError(`a cache writer thread exited (code ${code}) before answering; re-run to resume`),
   });
   idle = undefined;
+  pool.grow(size);
   return pool;
 }
 
 /**
- * A CacheWriter running on a worker thread: writeShard hands the shard's buffers over (no copy)
- * and resolves once the shard is recorded in the manifest, so encoding never blocks the thread
- * that feeds the teacher.
+ * Encoder threads for a precompute run: `requested` when set (cache.encode_threads), else the
+ * cores the teacher leaves free, less one for the thread that feeds it (at least 1).
+ */
+export function encoderThreads(requested: number, teacherThreads: number, cpuTeacher: boolean): number {
+  if (requested > 0) return requested;
+  const cores = availableParallelism();
+  // onnxruntime's default (0) takes every core
+  const teacher = cpuTeacher ? (teacherThreads > 0 ? Math.min(teacherThreads, cores) : cores) : 0;
+  return Math.max(1, cores - teacher - 1);
+}
+
+/**
+ * A CacheWriter on worker threads: writeShard hands the shard's buffers to the least busy of
+ * `threads` encoder threads (no copy), then the encoded file to the CacheWriter's thread, and
+ * resolves once the shard is recorded in the manifest; so neither encoding nor writing blocks the
+ * thread that feeds the teacher, and shards encode in parallel when cores allow. A shard's bytes
+ * do not depend on the thread that encoded it.
  */
 export class ShardWriterThread {
   private recorded: ShardEntry[] = [];
   private first = 0;
   private closed = false;
 
-  private constructor(private readonly pool: WriterPool) {}
+  private constructor(private readonly pool: WriterPool, private readonly layout: ShardLayout, readonly threads: number) {}
 
-  /** Starts the thread and opens (or resumes) the cache in `dir`, or only `worker`'s shard range of it; see CacheWriter.open. */
-  static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void, worker?: WorkerId): Promise<ShardWriterThread> {
-    const thread = new ShardWriterThread(takePool());
+  /** Starts the threads and opens (or resumes) the cache in `dir`, or only `worker`'s shard range of it; see CacheWriter.open. */
+  static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void, options: { worker?: WorkerId; threads?: number } = {}): Promise<ShardWriterThread> {
+    const threads = Math.max(1, options.threads ?? 1);
+    const layout = { spec: draft.targets, stored: draft.dataset.storedColumns ?? {}, format: draft.shardFormat };
+    const thread = new ShardWriterThread(takePool(threads), layout, threads);
     try {
-      const reply = await thread.pool.call('open', { dir, draft, ...(worker ? { worker } : {}) }, { onNotify: (w) => onWarning(w as string) });
+      const reply = await thread.pool.call('open', { dir, draft, ...(options.worker ? { worker: options.worker } : {}) }, { thread: WRITER_THREAD, onNotify: (w) => onWarning(w as string) });
       thread.recorded = reply.shards;
       thread.first = reply.first;
     } catch (err) {
@@ -52,26 +73,29 @@ export class ShardWriterThread {
   nextShardIndex(): number { return this.first + this.recorded.length; }
 
   /**
-   * Makes shard `index`'s target columns and writes it, on the writer thread; the payload's
+   * Makes shard `index`'s target columns, encodes and writes it, on the threads; the payload's
    * buffers move there and are unusable here afterwards.
    */
   async writeShard(index: number, payload: ShardPayload): Promise<ShardEntry> {
-    const entry = await this.call('write', { index, payload }, transferList(payload));
+    // encoders beyond `threads` in a reused pool stay idle: the run asked for this many
+    const encoder = this.threads === this.pool.size ? undefined : this.pool.leastBusy(this.threads);
+    const shard = await this.call('encode', { payload, layout: this.layout }, transferList(payload), encoder);
+    const entry = await this.call('write', { index, shard }, [shard.bytes.buffer as ArrayBuffer], WRITER_THREAD);
     this.recorded = [...this.recorded, entry].sort((a, b) => a.firstRow - b.firstRow);
     return entry;
   }
 
   /** Marks the cache complete and releases the lock. */
   async finish(): Promise<void> {
-    await this.call('finish', undefined);
+    await this.call('finish', undefined, [], WRITER_THREAD);
   }
 
-  /** Releases the lock (if still held) and frees the thread; safe after finish or a failure. */
+  /** Releases the lock (if still held) and frees the threads; safe after finish or a failure. */
   async close(): Promise<void> {
     if (this.closed) return;
     let reusable = false;
     try {
-      if (!this.pool.failed) await this.pool.call('close', undefined);
+      if (!this.pool.failed) await this.pool.call('close', undefined, { thread: WRITER_THREAD });
       reusable = !this.pool.failed && this.pool.inFlight === 0;
     } finally {
       this.closed = true;
@@ -80,8 +104,8 @@ export class ShardWriterThread {
     }
   }
 
-  private call<K extends 'write' | 'finish'>(op: K, request: RequestOf<typeof handlers, K>, transfer: ArrayBuffer[] = []): Promise<ResponseOf<typeof handlers, K>> {
+  private call<K extends 'encode' | 'write' | 'finish'>(op: K, request: RequestOf<typeof handlers, K>, transfer: ArrayBuffer[], thread?: number): Promise<ResponseOf<typeof handlers, K>> {
     if (this.closed) return Promise.reject(new CacheError('the cache writer is closed; open the cache again to write more'));
-    return this.pool.call(op, request, { transfer });
+    return this.pool.call(op, request, { transfer, ...(thread !== undefined ? { thread } : {}) });
   }
 }

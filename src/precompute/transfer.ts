@@ -1,6 +1,7 @@
 import { DataType, Table, type Vector } from 'apache-arrow';
 import { CacheError } from '../core/errors/index.js';
 import { targetColumns, type HeadOutputs, type TargetSpec } from '../cache/targets/index.js';
+import { encodeStoredColumn, type StoredColumns } from '../cache/index.js';
 import type { TensorData } from '../core/runtime/index.js';
 import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../core/util/arrow.js';
 import type { BatchOutput } from './batch.js';
@@ -18,7 +19,7 @@ export interface ShardColumn {
 }
 
 /** Primitive name of an Arrow leaf type, for the numeric types shards hold. */
-function elementOf(type: DataType, column: string): PrimitiveName {
+export function elementOf(type: DataType, column: string): PrimitiveName {
   let t = type;
   while (DataType.isFixedSizeList(t)) t = t.children[0]!.type;
   if (DataType.isFloat(t)) return (['float16', 'float32', 'float64'] as const)[t.precision]!;
@@ -57,13 +58,18 @@ export function shardPayload(parts: readonly BatchOutput[]): ShardPayload {
 }
 
 /**
- * The shard's table, run on the writer thread: the dataset's columns over their buffers (no
- * copy), then the target columns made from the head's outputs (float16 rounding, counting draws,
- * and the check for non-finite outputs that names the rows).
+ * The shard's table, run on an encoder thread: the dataset's columns over their buffers (no
+ * copy), those of `stored` as their narrower codes, then the target columns made from the head's
+ * outputs (float16 rounding, counting draws, and the check for non-finite outputs that names the rows).
  */
-export function shardTable(payload: ShardPayload, spec: TargetSpec): Table {
+export function shardTable(payload: ShardPayload, spec: TargetSpec, stored: StoredColumns = {}): Table {
   const vectors: Record<string, Vector> = {};
-  for (const c of payload.columns) vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(c.values, c.shape, c.element) : primitiveVector(c.values, c.element);
+  for (const c of payload.columns) {
+    const narrow = stored[c.name];
+    const values = narrow ? encodeStoredColumn(c.values, narrow, c.name) : c.values;
+    const element = narrow ? narrow.stored : c.element;
+    vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(values, c.shape, element) : primitiveVector(values, element);
+  }
   const rows = payload.columns.find((c) => c.name === 'row')!.values as Int32Array;
   return new Table({ ...vectors, ...targetColumns(spec, payload.outputs, rows) });
 }

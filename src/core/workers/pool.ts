@@ -106,9 +106,10 @@ export class ThreadPool<H extends Handlers> {
     await Promise.all(this.threads.map((w) => w.terminate()));
   }
 
-  private leastBusy(): number {
+  /** The thread with the fewest calls in flight among the first `among` (default all). */
+  leastBusy(among = this.busy.length): number {
     let best = 0;
-    for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[best]!) best = i;
+    for (let i = 1; i < Math.min(among, this.busy.length); i++) if (this.busy[i]! < this.busy[best]!) best = i;
     return best;
   }
 

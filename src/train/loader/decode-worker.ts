@@ -1,10 +1,11 @@
 /**
  * Worker thread of DecodePool: reads, checks and decodes one shard per request and sends back
- * copies of the requested columns' flat values (transferred, so the copy is the only one made).
+ * copies of the requested columns' flat values as the dataset gave them (narrow stored columns
+ * decoded), transferred, so the copy is the only one made.
  */
-import { inspectShard, type Manifest, type ShardInspection } from '../../cache/index.js';
+import { columnValues, inspectShard, type Manifest, type ShardInspection } from '../../cache/index.js';
 import { CacheError } from '../../core/errors/index.js';
-import { flatValues, valuesPerRow, type NumericArray } from '../../core/util/arrow.js';
+import { valuesPerRow, type NumericArray } from '../../core/util/arrow.js';
 import { serve, withTransfer, type Transfer } from '../../core/workers/index.js';
 
 /** The requested columns of a decoded shard, in the order they were requested. */
@@ -31,10 +32,10 @@ export const handlers = serve({
     const values = [];
     const per = [];
     for (const name of req.columns) {
-      const col = result.table.getChild(name)!;
+      const column = columnValues(result.table, name, req.manifest);
       // slice: a view may share its buffer with other columns, and only whole buffers transfer
-      values.push(flatValues(col).slice());
-      per.push(valuesPerRow(col.type));
+      values.push(column.copied ? column.values : column.values.slice());
+      per.push(valuesPerRow(result.table.getChild(name)!.type));
     }
     return withTransfer({ values, per }, values.map((v) => v.buffer as ArrayBuffer));
   },

@@ -1,8 +1,8 @@
 import type { Table } from 'apache-arrow';
 import { CacheError } from '../../core/errors/index.js';
 import type { Manifest } from '../../cache/index.js';
-import { readShards } from '../../cache/index.js';
-import { flatValues, valuesPerRow, type NumericArray } from '../../core/util/arrow.js';
+import { columnValues, readShards } from '../../cache/index.js';
+import { valuesPerRow, type NumericArray } from '../../core/util/arrow.js';
 import { Rng } from '../../core/util/rng.js';
 import { ShuffleBuffer } from './shuffle.js';
 import { DecodePool, type DecodedColumns } from './decode-pool.js';
@@ -110,9 +110,8 @@ export class CacheLoader {
     const values: NumericArray[] = [];
     const per: number[] = [];
     for (const name of this.options.columns) {
-      const col = table.getChild(name)!;
-      values.push(flatValues(col));
-      per.push(valuesPerRow(col.type));
+      values.push(columnValues(table, name, this.manifest).values);
+      per.push(valuesPerRow(table.getChild(name)!.type));
     }
     return { values, per };
   }
