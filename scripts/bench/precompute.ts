@@ -6,22 +6,20 @@
  * peak RSS of a V = 50,257, T = 512 top-k run.
  * Run: npm run bench:precompute [-- --quick]; writes bench/precompute.json.
  */
-import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Table } from 'apache-arrow';
-import * as ort from 'onnxruntime-node';
 import { encodeShard, readShards } from '../../src/cache/index.js';
 import { openDataset, type Dataset } from '../../src/data/index.js';
-import { appendSoftTargetHead } from '../../src/precompute/head/index.js';
 import { planPrecompute, precompute, uniforms } from '../../src/precompute/index.js';
 import { validateRecipe, datasetSpecOf, type LoadedRecipe } from '../../src/recipe/index.js';
-import { HEAD_OUTPUTS, targetColumns } from '../../src/cache/targets/index.js';
-import { bindInputs, buildFeeds, type PlainTensor } from '../../src/core/runtime/index.js';
+import { targetColumns } from '../../src/cache/targets/index.js';
 import { flatValues } from '../../src/core/util/arrow.js';
 import { sha256Bytes, writeFileAtomic } from '../../src/core/util/fs.js';
-import { gpt2VocabModel, mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { measureVocabRss, type VocabRss } from './lib/vocab-rss.js';
 import { TARGET_CASES } from './lib/targets.js';
+import { sessionRunLoop } from './lib/teacher-loop.js';
 import { benchArgs, scratchDir, writeJson } from './lib/cli.js';
 import { interleavedRuns, rates, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -55,43 +53,6 @@ const seqRaw: Raw = {
   targets: { kind: 'topk', k: 32, dtype: 'float16' },
   cache: { shard_rows: 128 },
 };
-
-/** What one plain loop over the batches saw: the head outputs are kept only when `keep` is set. */
-interface Loop { rows: number; outputs: { rows: Int32Array; out: Record<string, PlainTensor> }[] }
-
-/**
- * A plain session.run loop (the same head, batches and feeds precompute uses), no targets, no
- * writes; with onnxruntime's default session options, or (`noSpin`) with precompute's.
- */
-async function sessionRunLoop(l: LoadedRecipe, keep = false, noSpin = false): Promise<Loop> {
-  const { recipe } = l;
-  const plan = await planPrecompute(l);
-  const head = appendSoftTargetHead(plan.teacherBytes, {
-    kind: plan.spec.kind, output: plan.logitsOutput, outputKind: recipe.teacher.output_kind,
-    ...(plan.spec.k ? { k: plan.spec.k } : {}), ...(plan.spec.samples ? { samples: plan.spec.samples, temperature: plan.spec.sampleTemperature! } : {}),
-  });
-  const session = await ort.InferenceSession.create(head, {
-    graphOptimizationLevel: 'all', ...(recipe.teacher.threads ? { intraOpNumThreads: recipe.teacher.threads } : {}),
-    ...(noSpin ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
-  });
-  const outputs: Loop['outputs'] = [];
-  try {
-    const bindings = bindInputs(plan.signature.inputs, plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
-    for await (const batch of plan.dataset.batches({ batchSize: recipe.teacher.batch_size })) {
-      const rows = flatValues(batch.getChild('row')!) as Int32Array;
-      const plain = buildFeeds(batch, bindings);
-      if (plan.spec.kind === 'sampled') plain.uniforms = uniforms(rows, plan.spec);
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(plain)) feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-      const out = await session.run(feeds, [...HEAD_OUTPUTS[plan.spec.kind]]);
-      if (keep) outputs.push({ rows, out: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { type: t.type, data: t.data as Float32Array, dims: [...t.dims] }])) });
-      for (const t of Object.values(out)) t.dispose();
-    }
-  } finally {
-    await session.release();
-  }
-  return { rows: plan.dataset.numRows, outputs };
-}
 
 interface Throughput {
   case: string; format: string; rows: number;
@@ -190,20 +151,9 @@ for (const [label, raw, unit, perRow, vocab] of sizeCases) {
   }
 }
 
-/** Peak RSS of a fresh process running top-k precompute at the GPT-2 vocabulary (test/precompute/fixtures/rss-precompute.ts). */
-function vocabRss(rows: number): { rows: number; seqLen: number; vocab: number; maxRssBytes: number; fullLogitsBytes: number; seconds: number } {
-  const T = 512;
-  const V = 50257;
-  writeFileSync(path.join(root, 'gpt2v.onnx'), gpt2VocabModel({ seed: 3 }).bytes);
-  rmSync(path.join(root, 'gpt2v-cache'), { recursive: true, force: true });
-  const recipe = path.join(root, 'gpt2v.yaml');
-  writeFileSync(recipe, JSON.stringify({
-    teacher: { path: 'gpt2v.onnx', batch_size: 1 }, dataset: { name: 'moby-dick', split: 'train', seq_len: T, limit: rows },
-    targets: { kind: 'topk', k: 8, dtype: 'float16' }, cache: { dir: 'gpt2v-cache', shard_rows: 2 },
-  }));
-  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.resolve('test/precompute/fixtures/rss-precompute.ts'), recipe], { cwd: root, encoding: 'utf8' });
-  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { summary: { seconds: number }; maxRssBytes: number };
-  return { rows, seqLen: T, vocab: V, maxRssBytes: r.maxRssBytes, fullLogitsBytes: rows * T * V * 4, seconds: r.summary.seconds };
+/** Peak RSS of a fresh process running top-k precompute at the GPT-2 vocabulary over random ids (a byte corpus is refused at V = 50,257). */
+function vocabRss(rows: number): VocabRss {
+  return measureVocabRss(root, { vocab: 50257, seqLen: 512, rows, kind: 'topk', dModel: 32 });
 }
 // two sizes: what a run holds must not grow with its rows
 const vocab = (quick ? [1, 4] : [2, 8]).map(vocabRss);
