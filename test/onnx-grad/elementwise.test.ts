@@ -4,12 +4,13 @@ import { checkGradients, projectedLoss, projFeed, randn, uniform, type Feed } fr
 
 const rng = new Rng(7);
 
-/** op(x) for a unary op, checked on x [3, 4]. */
-async function unary(op: string, x: Feed, attrs: Record<string, number> = {}): Promise<void> {
+/** op(x) for a unary op, checked on x [3, 4]; `f` is a float64 reference for ops without a double kernel. */
+async function unary(op: string, x: Feed, attrs: Record<string, number> = {}, f?: (x: number) => number): Promise<void> {
   await checkGradients({
     build: (g) => projectedLoss(g, g.op(op, [g.input('x', 'float32', [3, 4])], attrs), [3, 4]),
     feeds: { x, ...projFeed(rng, [3, 4]) },
     wrt: ['x'],
+    ...(f ? { reference: (v: Record<string, Float64Array>) => v.x!.reduce((s, xi, i) => s + f(xi) * v.proj![i]!, 0) } : {}),
   });
 }
 
@@ -20,7 +21,9 @@ test('unary elementwise ops match float64 finite differences', async () => {
   await unary('Relu', awayFromZero);
   await unary('LeakyRelu', awayFromZero, { alpha: 0.1 } as never);
   await unary('Abs', awayFromZero);
-  for (const op of ['Tanh', 'Sigmoid', 'Exp', 'Neg', 'Identity']) await unary(op, randn(rng, [3, 4]));
+  await unary('Elu', awayFromZero, { alpha: 0.7 } as never, (v) => (v > 0 ? v : 0.7 * Math.expm1(v)));
+  await unary('Softplus', randn(rng, [3, 4]), {}, (v) => Math.log1p(Math.exp(v)));
+  for (const op of ['Tanh', 'Sigmoid', 'Exp', 'Neg', 'Identity', 'Sin', 'Cos']) await unary(op, randn(rng, [3, 4]));
   for (const op of ['Log', 'Sqrt', 'Reciprocal']) await unary(op, uniform(rng, [3, 4], 0.5, 2));
   for (const axis of [-1, 0, 1]) {
     await unary('Softmax', randn(rng, [3, 4]), { axis });
@@ -54,6 +57,25 @@ test('broadcasting binary ops reduce each gradient to its input shape', async ()
         wrt: ['a', 'b'],
       });
     }
+  }
+});
+
+test('Sum and Mean of several broadcast inputs', async () => {
+  for (const op of ['Sum', 'Mean']) {
+    await checkGradients({
+      build: (g) => projectedLoss(g, g.op('Tanh', [g.op(op, [g.input('a', 'float32', [3, 4]), g.input('b', 'float32', [4]), g.input('c', 'float32', [3, 1])])]), [3, 4]),
+      feeds: { a: randn(rng, [3, 4]), b: randn(rng, [4]), c: randn(rng, [3, 1]), ...projFeed(rng, [3, 4]) },
+      wrt: ['a', 'b', 'c'],
+      // onnxruntime has no double Mean
+      reference: (v) => {
+        let s = 0;
+        for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) {
+          const sum = v.a![r * 4 + k]! + v.b![k]! + v.c![r]!;
+          s += Math.tanh(op === 'Sum' ? sum : sum / 3) * v.proj![r * 4 + k]!;
+        }
+        return s;
+      },
+    });
   }
 });
 

@@ -62,6 +62,13 @@ test('shape ops: Reshape, Flatten, Transpose, Unsqueeze, Squeeze, Expand', async
   await shapeOp((g, x) => g.op('Expand', [x, g.input('shape', 'int64', [4])]), [3, 2, 3, 4], { shape: ints(3, 1, 1, 1) });
 });
 
+test('Pad (constant mode) and Tile', async () => {
+  await shapeOp((g, x) => g.op('Pad', [x, g.int64s([0, 1, 2, 1, 0, 3])]), [3, 4, 9]);
+  await shapeOp((g, x) => g.op('Pad', [x, g.input('pads', 'int64', [6]), g.scalar(0.5)]), [2, 5, 4], { pads: ints(0, 2, 0, 0, 0, 0) });
+  await shapeOp((g, x) => g.op('Tile', [x, g.int64s([2, 1, 3])]), [4, 3, 12]);
+  await shapeOp((g, x) => g.op('Tile', [x, g.input('repeats', 'int64', [3])]), [2, 6, 4], { repeats: ints(1, 2, 1) });
+});
+
 test('Concat, Split and Slice (negative bounds, steps, omitted axes)', async () => {
   await checkGradients({
     build: (g) => projectedLoss(g, g.op('Tanh', [g.op('Concat', [g.input('a', 'float32', [2, 3]), g.input('b', 'float32', [2, 1]), g.input('c', 'float32', [2, 2])], { axis: -1 })]), [2, 6]),

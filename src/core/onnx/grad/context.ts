@@ -30,7 +30,7 @@ export class GradContext {
   /** Gradient of output 0; a node reached only through another output has no rule. */
   get dy(): string {
     const d = this.dys[0];
-    if (d === undefined) throw this.error(`only its first output is differentiated, but output '${this.node.output?.findIndex((_, i) => this.dys[i] !== undefined)}' reaches the loss`);
+    if (d === undefined) throw this.error(`has no gradient rule in kennis when only output ${this.dys.findIndex((x) => x !== undefined)} reaches the loss; use its first output`);
     return d;
   }
 

@@ -37,10 +37,14 @@ export const GRADIENT_RULES: Readonly<Record<string, GradientRule>> = { ...MATH_
  * gets a zero gradient.
  *
  * Shape information: none is required. Broadcasting ops sum their gradients back to each
- * input's shape with constant axes when the input's dims are declared static (initializers,
- * graph inputs, value_info) and the result's rank is known, and with axes computed in the graph
- * from Shape() otherwise, so a dynamic batch dim works either way. Dropout is expected as
- * Mul(x, mask) with the mask fed as an input (plain Mul rule).
+ * input's shape. Where dims are known (declared on graph inputs, initializers, value_info, and
+ * inferred from those through common ops, symbolic dims like 'batch' included) the summed axes
+ * are constants or the sum is skipped; elsewhere they are computed in the graph from Shape(), so
+ * dynamic dims work either way and declared shapes only make the backward graph smaller.
+ * MatMul of inputs of unknown rank transposes with Einsum; LayerNormalization with a
+ * non-negative axis needs its input's rank; Conv/MaxPool/AveragePool need kernel_shape (or
+ * static weight dims). Dropout is expected as Mul(x, mask) with the mask fed as a graph input
+ * (plain Mul rule); Dropout nodes are differentiated in inference mode only.
  */
 export function appendGradients(graph: GraphProto, opts: GradientOptions): { gradients: Record<string, string> } {
   const opset = opts.opset ?? 17;

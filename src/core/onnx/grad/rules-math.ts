@@ -101,6 +101,10 @@ export const MATH_RULES: Record<string, GradientRule> = {
     (c) => c.op('Mul', [c.dy, c.op('Mul', [c.y(), c.op('Log', [c.x(0)])])]),
   ),
   Sum: (c) => (c.node.input ?? []).map((x, i) => (c.needs(i) ? c.reduceTo(c.dy, x, c.y()) : undefined)),
+  Mean: (c) => {
+    const share = c.op('Mul', [c.dy, c.scalar(1 / (c.node.input ?? []).length)]);
+    return (c.node.input ?? []).map((x, i) => (c.needs(i) ? c.reduceTo(share, x, c.y()) : undefined));
+  },
   Max: selectRule,
   Min: selectRule,
   Neg: (c) => [c.op('Neg', [c.dy])],
@@ -112,6 +116,14 @@ export const MATH_RULES: Record<string, GradientRule> = {
   Sigmoid: unary((c) => c.op('Mul', [c.y(), c.op('Sub', [c.scalar(1), c.y()])])),
   Erf: unary((c) => c.op('Mul', [c.scalar(2 / Math.sqrt(Math.PI)), c.op('Exp', [c.op('Neg', [c.op('Mul', [c.x(0), c.x(0)])])])])),
   Exp: unary((c) => c.y()),
+  Sin: unary((c) => c.op('Cos', [c.x(0)])),
+  Cos: unary((c) => c.op('Neg', [c.op('Sin', [c.x(0)])])),
+  Softplus: unary((c) => c.op('Sigmoid', [c.x(0)])),
+  Elu: (c) => {
+    // x > 0: 1, else alpha e^x = y + alpha
+    const below = c.op('Add', [c.y(), c.scalar(c.attr('alpha', 1))]);
+    return [c.op('Mul', [c.dy, c.op('Where', [c.op('Greater', [c.x(0), c.scalar(0)]), c.scalar(1), below])])];
+  },
   Log: (c) => [c.op('Div', [c.dy, c.x(0)])],
   Sqrt: (c) => [c.op('Div', [c.op('Mul', [c.dy, c.scalar(0.5)]), c.y()])],
   Reciprocal: (c) => [c.op('Neg', [c.op('Mul', [c.dy, c.op('Mul', [c.y(), c.y()])])])],

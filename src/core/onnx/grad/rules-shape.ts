@@ -60,6 +60,29 @@ function dropoutRule(c: GradContext): (string | undefined)[] {
   return [c.dy];
 }
 
+/** Pad (constant mode, pads >= 0): the gradient is dy without the padding, a Slice from pads_begin to dims - pads_end. */
+function padRule(c: GradContext): (string | undefined)[] {
+  if (c.attr('mode', 'constant') !== 'constant') throw c.error(`has no gradient rule in kennis for mode '${c.attr('mode', '')}'; use constant padding`);
+  if (c.x(3)) throw c.error('has no gradient rule in kennis with an axes input; give pads for every axis');
+  const pads = c.x(1);
+  const rank = c.op('Div', [c.op('Size', [pads]), c.g.scalar(2, 'int64')]);
+  const half = (from: string | undefined, to: string | undefined): string =>
+    c.op('Slice', [pads, from ?? c.ints([0]), to ?? c.ints([Number.MAX_SAFE_INTEGER])]);
+  const r = c.op('Reshape', [rank, c.ints([1])]);
+  const begin = half(undefined, r), end = half(r, undefined);
+  return [c.op('Slice', [c.dy, begin, c.op('Sub', [c.op('Shape', [c.dy]), end])])];
+}
+
+/** Tile: dy viewed as [repeats_0, dims_0, repeats_1, dims_1, ...] summed over the repeat axes. */
+function tileRule(c: GradContext): (string | undefined)[] {
+  const [x, repeats] = [c.x(0), c.x(1)];
+  const rank = c.facts.rank(x) ?? c.facts.constInts(repeats)?.length;
+  if (rank === undefined) throw c.error('has no gradient rule in kennis for an input of unknown rank; declare its shape');
+  const pairs = c.op('Concat', [c.op('Unsqueeze', [repeats, c.ints([1])]), c.op('Unsqueeze', [c.op('Shape', [x]), c.ints([1])])], { axis: 1 });
+  const split = c.reshape(c.dy, c.op('Reshape', [pairs, c.ints([-1])]));
+  return [c.reduceSum(split, Array.from({ length: rank }, (_, i) => 2 * i), false)];
+}
+
 /** Rules for ops that move, select or re-shape elements. */
 export const SHAPE_RULES: Record<string, GradientRule> = {
   Reshape: reshapeBack,
@@ -82,4 +105,6 @@ export const SHAPE_RULES: Record<string, GradientRule> = {
   Concat: concatRule,
   Split: splitRule,
   Dropout: dropoutRule,
+  Pad: padRule,
+  Tile: tileRule,
 };
