@@ -177,7 +177,8 @@ export async function runTrainBench(quick: boolean): Promise<{ backends: Backend
       for (const c of p.cases) {
         steps.push(await measureCase(backend, c, caches[c.cache], p.warmup, p.reps));
         // the onnxruntime trainer right after wasm on the same case: all cores, and one thread like wasm in Node
-        if (backend === 'wasm') for (const t of [0, 1]) steps.push(await measureCase('onnxruntime', c, caches[c.cache], p.warmup, p.reps, t));
+        // (its first two runs plan memory and grow arenas, up to 5x slower than the rest: three warm-ups at least)
+        if (backend === 'wasm') for (const t of [0, 1]) steps.push(await measureCase('onnxruntime', c, caches[c.cache], Math.max(p.warmup, 3), p.reps, t));
       }
     }
     await selectBackend('wasm');
