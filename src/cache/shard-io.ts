@@ -19,22 +19,42 @@ export function describeSchema(schema: arrow.Schema): SchemaField[] {
   return schema.fields.map((f) => ({ name: f.name, type: String(f.type) }));
 }
 
+/** Parquet writer settings of a shard (parquet-wasm sets them for the whole file: it cannot address nested columns). */
+export interface ParquetSettings {
+  compression: 'zstd' | 'lz4_raw' | 'snappy' | 'none';
+  /** Dictionary pages (hash every value). */
+  dictionary: boolean;
+  /** BYTE_STREAM_SPLIT encoding (float and int columns), else PLAIN. */
+  byteStreamSplit: boolean;
+  /** Min/max statistics per page, per column chunk, or none. */
+  statistics: 'page' | 'chunk' | 'none';
+}
+
+/**
+ * The settings shards are written with, picked by `npm run bench:writer` (bytes and encode time
+ * side by side). Dictionary pages cost 2.4x the encode time of MNIST shards for 36% fewer bytes
+ * (and logits rarely repeat); page statistics are never read by kennis.
+ */
+export const PARQUET_SETTINGS: ParquetSettings = { compression: 'zstd', dictionary: false, byteStreamSplit: false, statistics: 'page' };
+
+const COMPRESSION = { zstd: pq.Compression.ZSTD, lz4_raw: pq.Compression.LZ4_RAW, snappy: pq.Compression.SNAPPY, none: pq.Compression.UNCOMPRESSED } as const;
+const STATISTICS = { page: pq.EnabledStatistics.Page, chunk: pq.EnabledStatistics.Chunk, none: pq.EnabledStatistics.None } as const;
+
 /**
  * Encodes a table as one shard file. Deterministic: the same columns give the same bytes
  * however the table is chunked (it is first gathered into one record batch), which is what
  * makes resumed caches byte-identical to uninterrupted ones.
  */
-export function encodeShard(table: arrow.Table, format: ShardFormat): Uint8Array {
+export function encodeShard(table: arrow.Table, format: ShardFormat, parquet: ParquetSettings = PARQUET_SETTINGS): Uint8Array {
   const single = singleBatch(table);
   if (format === 'arrow') return arrow.tableToIPC(single, 'file');
   const wasmTable = pq.Table.fromIPCStream(arrow.tableToIPC(single, 'stream'));
-  // writeParquet consumes (frees) both the wasm table and the properties. No dictionary pages:
-  // hashing every value costs 2.4x the encode time of MNIST shards (103 vs 42 ms per 1000 rows,
-  // more than the teacher's own 40-50 ms) for 36% fewer bytes, and logits rarely repeat anyway
-  // (top-k k=32 shards grow 12%, full f32 ones shrink 8%). parquet-wasm cannot set it per nested column.
+  // writeParquet consumes (frees) both the wasm table and the properties
   const props = new pq.WriterPropertiesBuilder()
-    .setCompression(pq.Compression.ZSTD)
-    .setDictionaryEnabled(false)
+    .setCompression(COMPRESSION[parquet.compression])
+    .setDictionaryEnabled(parquet.dictionary)
+    .setEncoding(parquet.byteStreamSplit ? pq.Encoding.BYTE_STREAM_SPLIT : pq.Encoding.PLAIN)
+    .setStatisticsEnabled(STATISTICS[parquet.statistics])
     .setMaxRowGroupSize(Math.max(1, single.numRows))
     .build();
   return pq.writeParquet(wasmTable, props);
