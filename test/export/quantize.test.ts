@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { exportRun, quantizeModel, type Int8Format } from '../../src/evaluate/export/index.js';
 import { saveStudent } from '../../src/train/index.js';
 import type { MlpSpec } from '../../src/train/students/index.js';
@@ -227,4 +229,11 @@ test('exportRun --quantize without the run recipe or a dataset: one error naming
   const spec: MlpSpec = { arch: 'mlp', inputs: 4, hidden: [], activation: 'relu', dropout: 0, classes: 3 };
   saveStudent(join(dir, 'student'), spec, 'image', randomWeights(spec, 1));
   await assert.rejects(exportRun(dir, undefined, { quantize: 'int8' }), (e: Error) => e instanceof KennisError && /has no recipe\.yaml.*kennis train/.test(e.message));
+  // the CLI prints it as one error line, and refuses a mode it does not know
+  for (const [mode, message] of [['int8', /^error: run .* has no recipe\.yaml/], ['int4', /argument 'int4' is invalid.*int8, float16/]] as const) {
+    const r = await promisify(execFile)('node', ['bin/kennis.js', 'export', dir, '--quantize', mode]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    assert.ok(r && r.code !== 0, `--quantize ${mode} fails`);
+    assert.match(r.stderr.trim(), message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
 });
