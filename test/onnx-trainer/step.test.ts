@@ -208,3 +208,11 @@ test('an execution provider onnxruntime-node does not have is one TrainError nam
   await assert.rejects(OnnxTrainer.create(setupFor(MLP, 'full', {}), { providers: ['nonsense'] }),
     (e: unknown) => e instanceof Error && e.name === 'TrainError' && /\[nonsense\]/.test(e.message) && /\[cpu\]/.test(e.message) && !e.message.includes('\n'));
 });
+
+test('a gpt token id outside the vocabulary is the same one-line TrainError as on tfjs', async () => {
+  const spec: StudentSpec = { arch: 'gpt', vocab: 11, dModel: 8, layers: 1, heads: 2, seqLen: 5 };
+  const ort = await OnnxTrainer.create(setupFor(spec, 'topk', {}));
+  const ids = Int32Array.from({ length: 10 }, (_, i) => (i === 7 ? 11 : i));
+  await assert.rejects(ort.step([targetBatch(1, 10, 11, 'topk', ids, 2)], 1e-2, 0), (e: unknown) => e instanceof Error && /token id 11 at position 7, outside vocab 11/.test(e.message));
+  ort.dispose();
+});

@@ -8,7 +8,7 @@ import type { PlainTensor } from '../../core/runtime/index.js';
 import type { Manifest } from '../../cache/index.js';
 import type { LoaderBatch } from '../loader/index.js';
 import { defaultExcludeFromDecay } from '../optim/index.js';
-import { initialWeights, paramDefs, validateSpec, type StudentSpec, type WeightMap } from '../students/index.js';
+import { checkTokenIds, initialWeights, paramDefs, validateSpec, type StudentSpec, type WeightMap } from '../students/index.js';
 import { checkWeights } from '../students/onnx/index.js';
 import type { StudentInput } from '../student-spec.js';
 import { addLossHeads, addSumOfSquares, evalGraph, stepGraph, type DropoutInput } from './graphs.js';
@@ -56,7 +56,10 @@ export function specGraphs(spec: StudentSpec, input: StudentInput, loss: LossGra
     inputs: (b) => {
       const col = columnOf(b, input);
       const dims = [b.size, input.valuesPerRow];
-      return { input: spec.arch === 'gpt' ? { type: 'int32', data: toInt32(col), dims } : { type: 'float32', data: toFloat32(col), dims } };
+      if (spec.arch !== 'gpt') return { input: { type: 'float32', data: toFloat32(col), dims } };
+      const ids = toInt32(col);
+      checkTokenIds(ids, spec.vocab);
+      return { input: { type: 'int32', data: ids, dims } };
     },
     checkWeights: (w) => checkWeights(spec, w),
   };

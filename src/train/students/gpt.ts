@@ -93,7 +93,11 @@ export function gptForward(spec: GptSpec, seed: number, params: Params, inputs: 
 
 /** gatherND does not bounds-check on wasm, so an id >= V would read another row silently. */
 function checkIds(ids: tf.Tensor, V: number): void {
-  const d = ids.dataSync();
+  checkTokenIds(ids.dataSync(), V);
+}
+
+/** Throws a TrainError naming the first token id outside [0, V). */
+export function checkTokenIds(d: ArrayLike<number>, V: number): void {
   for (let i = 0; i < d.length; i++) {
     const v = d[i]!;
     if (v < 0 || v >= V) {

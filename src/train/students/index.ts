@@ -5,5 +5,5 @@ export * from './student.js';
 export { validateSpec } from './validate.js';
 export { mlpForward, mlpFlops, mlpParamDefs } from './mlp.js';
 export { cnnForward, cnnFlops, cnnParamDefs } from './cnn.js';
-export { gptForward, gptFlops, gptParamDefs } from './gpt.js';
+export { gptForward, gptFlops, gptParamDefs, checkTokenIds } from './gpt.js';
 export { lowRankSpec, fullRankSpec, teacherDenseLayers, teacherSvdWeights, type DenseLayer } from './low-rank.js';
