@@ -45,8 +45,8 @@ export { SummaryWriter, graphDefFromOnnx, flattenHParams, histogramOf, memorySca
 export type { GraphDef, HParamValue, HParamsMetric, HParamsOptions, SessionStatus } from './train/tensorboard/index.js';
 
 // the whole experiment
-export { distillAndCompare } from './experiment/index.js';
-export type { DistillSummary, EvalRow } from './experiment/index.js';
+export { distillAndCompare, sweep } from './experiment/index.js';
+export type { DistillSummary, EvalRow, SweepCell, SweepOptions, SweepSummary } from './experiment/index.js';
 
 // after training: export, evaluation, report
 export { exportRun, exportStudentToOnnx, checkExport, quantizeModel } from './evaluate/export/index.js';

@@ -6,6 +6,7 @@ import { registerPrecompute } from './commands/precompute.js';
 import { registerTrain } from './commands/train.js';
 import { registerDistill } from './commands/distill.js';
 import { registerRecipes } from './commands/recipes.js';
+import { registerSweep } from './commands/sweep.js';
 
 const program = new Command('kennis')
   .description('offline knowledge distillation: precompute an ONNX teacher once, train students from the cache')
@@ -16,6 +17,7 @@ registerTrain(program);
 registerExport(program);
 registerEval(program);
 registerDistill(program);
+registerSweep(program);
 registerRecipes(program);
 
 if (['-V', '--version'].includes(process.argv[2] ?? '')) {

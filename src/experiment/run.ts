@@ -84,7 +84,8 @@ export function nameRows(report: EvalReport, names: readonly string[]): EvalRow[
   return report.models.map((m, i) => ({ ...m, name: names[i] ?? m.model }));
 }
 
-function toReportModel(r: EvalRow): ReportModel {
+/** An eval row as a model of the HTML report. */
+export function toReportModel(r: EvalRow): ReportModel {
   const metrics: Record<string, number> = { agreement: r.agreement, kl_to_teacher: r.klToReference };
   if (r.errors !== undefined) metrics.errors = r.errors;
   if (r.accuracy !== undefined) metrics.accuracy = r.accuracy;

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { positiveInt } from '../options.js';
 import type { EvalReport, Split } from '../../index.js';
 import { runCommand, type Api, type CommonFlags } from '../run.js';
 
@@ -47,11 +48,6 @@ export function registerEval(program: Command): void {
     });
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-}
 
 function formatReport(r: EvalReport, api: Api): string {
   const seq = r.task === 'sequence';
