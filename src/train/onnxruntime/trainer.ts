@@ -38,6 +38,9 @@ export class OnnxTrainer implements StudentTrainer {
   readonly backend = 'onnxruntime';
   /** Intra-op threads of the sessions (0 in the setup: onnxruntime's default, one per core). */
   readonly threads: number;
+  /** Created with the first step of more than one micro-batch. */
+  private accumulator: GraphSession | undefined;
+  private spareSums: Record<string, RuntimeTensor> | undefined;
 
   private constructor(
     private readonly setup: ModelTrainerSetup,
@@ -120,9 +123,6 @@ export class OnnxTrainer implements StudentTrainer {
     [this.grads[0], this.spareSums] = [this.spareSums, acc];
     return scalar(out.sumsq);
   }
-
-  private accumulator: GraphSession | undefined;
-  private spareSums: Record<string, RuntimeTensor> | undefined;
 
   /** The student inputs, row inputs and teacher inputs of one batch. */
   private batchFeeds(b: LoaderBatch, rows: Rows, ...heads: LossGraphSpec[]): Record<string, RuntimeTensor> {
