@@ -34,6 +34,8 @@ export interface PrecomputePlan {
   key: string;
   /** Cache directory. */
   dir: string;
+  /** Rows per teacher call and calls in flight: the recipe's, lowered so their logits fit LOGITS_BUDGET_BYTES. */
+  teacherCalls: { batchRows: number; concurrency: number; lowered?: string };
 }
 
 /** Reads the teacher and dataset and derives the target spec and the cache key. */
@@ -93,7 +95,8 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
     },
   });
   const dir = recipe.cache.dir ? resolveFrom(loaded, recipe.cache.dir) : resolveFrom(loaded, `${recipe.cache.root}/${key}`);
-  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, storedColumns, key, dir };
+  const teacherCalls = boundTeacherCalls(recipe.teacher.batch_size, recipe.cache.concurrency, (seqLen ?? 1) * vocab * 4);
+  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, storedColumns, key, dir, teacherCalls };
 }
 
 /** The narrow storage the dataset declares for its columns, with the element type each is given in. */
@@ -129,4 +132,23 @@ function checkVocabulary(output: string, vocab: number, dataset: Dataset, sequen
   if (dataset.numClasses !== undefined && dataset.numClasses > vocab) {
     throw new TeacherError(`dataset '${dataset.name}' holds token ids up to ${dataset.numClasses - 1} but teacher output '${output}' has a vocabulary of ${vocab}; use the teacher's tokenizer for the dataset (ids < ${vocab})`);
   }
+}
+
+/**
+ * Teacher logits in flight at most (rows per call x calls x T x V float32), unless one row alone is
+ * larger: a 262,144-token vocabulary at T = 2048 is 2 GiB per row, so the default 256 rows per call
+ * would need 512 GiB.
+ */
+export const LOGITS_BUDGET_BYTES = 2 ** 30;
+
+/** The recipe's rows per call and calls in flight, lowered until their logits fit LOGITS_BUDGET_BYTES (at least one row). */
+export function boundTeacherCalls(batchRows: number, concurrency: number, rowLogitBytes: number): PrecomputePlan['teacherCalls'] {
+  const rows = Math.min(batchRows, Math.max(1, Math.floor(LOGITS_BUDGET_BYTES / rowLogitBytes)));
+  const calls = Math.min(concurrency, Math.max(1, Math.floor(LOGITS_BUDGET_BYTES / (rows * rowLogitBytes))));
+  if (rows === batchRows && calls === concurrency) return { batchRows, concurrency };
+  const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  return {
+    batchRows: rows, concurrency: calls,
+    lowered: `teacher.batch_size ${batchRows} x cache.concurrency ${concurrency} would hold ${gib(batchRows * concurrency * rowLogitBytes)} of teacher logits (${gib(rowLogitBytes)} per row); running ${rows} row(s) per call, ${calls} call(s) in flight`,
+  };
 }

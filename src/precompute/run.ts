@@ -122,6 +122,7 @@ async function runTeacher(
 ): Promise<number> {
   const { recipe } = loaded;
   const shardRows = recipe.cache.shard_rows;
+  if (plan.teacherCalls.lowered) (options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(plan.teacherCalls.lowered);
   // a worker computes (and counts) only the rows of its shard range
   const range = precomputeRange(plan.dataset.numRows, shardRows, options.worker);
   const total = range.endRow - range.firstRow;
@@ -132,7 +133,7 @@ async function runTeacher(
   try {
     computed = await runShards({
       dataset: datasetUpTo(plan.dataset, range.endRow), teacher, bindings, spec: plan.spec, writer, shardRows,
-      batchSize: recipe.teacher.batch_size, concurrency: recipe.cache.concurrency,
+      batchSize: plan.teacherCalls.batchRows, concurrency: plan.teacherCalls.concurrency,
       onShard: (index, rows) => {
         done += rows;
         progress?.update(done);

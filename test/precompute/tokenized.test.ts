@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TeacherError } from '../../src/core/errors/index.js';
 import { planPrecompute, precompute } from '../../src/precompute/index.js';
+import { boundTeacherCalls, LOGITS_BUDGET_BYTES } from '../../src/precompute/plan.js';
 import { sequenceModel } from '../fixtures/teachers.js';
 import { directRun, int64, largest, logSumExp64, readCache, recipeIn, tempDir } from './helpers.js';
 
@@ -80,4 +81,16 @@ test('vocabularies that differ are refused with one line naming both sizes', asy
       return true;
     });
   }
+});
+
+test('teacher calls are lowered so that their logits stay within LOGITS_BUDGET_BYTES, at least one row', () => {
+  const row = (T: number, vocab: number): number => T * vocab * 4;
+  assert.deepEqual(boundTeacherCalls(256, 2, row(1, 10)), { batchRows: 256, concurrency: 2 });
+  const gemma = boundTeacherCalls(256, 2, row(2048, 262144));
+  assert.equal(gemma.batchRows, 1);
+  assert.equal(gemma.concurrency, 1);
+  assert.match(gemma.lowered!, /teacher\.batch_size 256 x cache\.concurrency 2 would hold 1024\.0 GiB of teacher logits \(2\.0 GiB per row\); running 1 row\(s\) per call, 1 call\(s\) in flight/);
+  const gpt2 = boundTeacherCalls(256, 2, row(512, 50257));
+  assert.equal(gpt2.batchRows, Math.floor(LOGITS_BUDGET_BYTES / row(512, 50257)));
+  assert.ok(gpt2.batchRows * gpt2.concurrency * row(512, 50257) <= LOGITS_BUDGET_BYTES);
 });
