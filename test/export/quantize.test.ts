@@ -139,6 +139,30 @@ test('int8 Conv: equals the same Conv with the dequantized kernel in float32', a
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 * Math.max(1, Math.abs(want[i]!)), `y[${i}] ${got[i]} vs ${want[i]}`);
 });
 
+test('int8 Gather: embedding rows come from the int8 table with one scale per row', async () => {
+  const rng = new Rng(15);
+  const [V, D] = [11, 6];
+  const table = randn(rng, V * D, 0.5);
+  const g = new GraphBuilder({ opset: 17 });
+  const ids = g.input('ids', 'int64', ['N']);
+  g.output('y', 'float32', ['N', D], g.op('Gather', [g.initializer('emb', table, [V, D]), ids]));
+  const q = quantizeModel(g.toBytes(), 'int8');
+  assert.deepEqual(q.weights, [{ name: 'emb', shape: [V, D], op: 'Gather' }]);
+  const init = initializers(decodeModel(q.bytes).graph!);
+  const wq = [...init].find(([n]) => n.endsWith('emb_int8'))![1];
+  const scale = [...init].find(([n]) => n.endsWith('emb_scale'))![1];
+  assert.equal(scale.length, V, 'one scale per row');
+  const picks = [3, 0, 10, 3, 7];
+  const got = await run(q.bytes, { ids: new ort.Tensor('int64', BigInt64Array.from(picks, BigInt), [picks.length]) });
+  picks.forEach((id, r) => {
+    for (let d = 0; d < D; d++) {
+      const want = wq[id * D + d]! * scale[id]!;
+      assert.ok(Math.abs(got[r * D + d]! - want) <= 1e-6 * Math.max(1, Math.abs(want)), `row ${id}[${d}] ${got[r * D + d]} vs ${want}`);
+      assert.ok(Math.abs(want - table[id * D + d]!) <= scale[id]! / 2 + 1e-7, 'within half a step of the float weight');
+    }
+  });
+});
+
 test('float16: weights stored as float16, outputs equal the model with float16-rounded weights', async () => {
   const rng = new Rng(14);
   const W = randn(rng, K * N, 0.3);

@@ -27,7 +27,7 @@ export interface QuantizedWeight {
   name: string;
   /** Its dims. */
   shape: number[];
-  /** The op that reads it (MatMul, Gemm, Conv; float16: any). */
+  /** The op that reads it (MatMul, Gemm, Conv, Gather; float16: any). */
   op: string;
 }
 
@@ -49,9 +49,9 @@ const INT8_MAX = 127;
 
 /**
  * Rewrites ONNX model bytes so its weights are stored in int8 or float16, runnable by onnxruntime.
- * int8: every MatMul/Gemm whose weight is a 2-D float32 initializer and every Conv with an
- * initializer kernel gets symmetric per-output-channel int8 weights (scale = max|w| / 127,
- * zero point 0). float16: every float32 initializer of at least 16 values that fits the float16
+ * int8: every MatMul/Gemm whose weight is a 2-D float32 initializer, every Conv with an
+ * initializer kernel and every Gather from a 2-D initializer table (embeddings, per-row scales)
+ * gets symmetric per-output-channel int8 weights (scale = max|w| / 127, zero point 0). float16: every float32 initializer of at least 16 values that fits the float16
  * range is stored as float16 and Cast back to float32 at load, so the graph computes as before.
  * A model with nothing to quantize is a KennisError.
  */
@@ -136,6 +136,7 @@ function quantizeInt8(model: ModelProto, graph: GraphProto, format: Int8Format):
 /** Emits the int8 replacement of `node` into `g` and returns true, or returns false to keep the node as it is. */
 function rewriteInt8(g: GraphBuilder, node: NodeProto, floats: Map<string, TensorProto>, format: Int8Format, opset: number, done: QuantizedWeight[]): boolean {
   if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') return false;
+  if (node.opType === 'Gather') return gatherInt8(g, node, floats, opset, done);
   const [a, b, c] = node.input ?? [];
   const out = node.output?.[0];
   const w = b !== undefined ? floats.get(b) : undefined;
@@ -164,6 +165,19 @@ function rewriteInt8(g: GraphBuilder, node: NodeProto, floats: Map<string, Tenso
     return false;
   }
   done.push({ name: b!, shape: dims, op: node.opType! });
+  return true;
+}
+
+/** Gather from an int8 embedding table with one scale per row (token): DequantizeLinear(axis 0) then the Gather as it was. */
+function gatherInt8(g: GraphBuilder, node: NodeProto, floats: Map<string, TensorProto>, opset: number, done: QuantizedWeight[]): boolean {
+  const [table, ...rest] = node.input ?? [];
+  const t = table !== undefined ? floats.get(table) : undefined;
+  const dims = (t?.dims ?? []).map(Number);
+  if (!t || dims.length !== 2 || intAttr(node, 'axis', 0) !== 0 || opset < 13) return false;
+  const { q, scale } = quantizePerChannel(tensorToArray(t) as Float32Array, dims[0]!, dims[1]!, 0);
+  const deq = g.op('DequantizeLinear', [g.constant(q, dims, `${table}_int8`), g.constant(scale, [dims[0]!], `${table}_scale`), g.constant(new Int8Array(dims[0]!), [dims[0]!], `${table}_zero_point`)], { axis: 0 });
+  g.graph.node!.push({ ...node, input: [deq, ...rest] });
+  done.push({ name: table!, shape: dims, op: 'Gather' });
   return true;
 }
 
