@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { CacheError, fileError } from '../core/errors/index.js';
+import { CacheError, fileError, type KennisError } from '../core/errors/index.js';
 import { isAlive, isCode } from '../core/util/fs.js';
 import { LOCK_FILE } from './paths.js';
 
@@ -23,6 +23,10 @@ export interface LockOptions {
   staleAfterMs?: number;
   /** How often the held lock's mtime is refreshed (default LOCK_HEARTBEAT_MS). */
   heartbeatMs?: number;
+  /** What the locked directory is, in messages (default 'cache'; train uses 'run directory'). */
+  label?: string;
+  /** The error class of a held or unreadable lock (default CacheError). */
+  errorClass?: new (message: string) => KennisError;
 }
 
 /** How often a held lock's mtime is refreshed, so that other hosts can tell a live holder from a dead one. */
@@ -55,6 +59,8 @@ export async function acquireLock(dir: string, onWarning: (message: string) => v
   const staleAfter = options.staleAfterMs ?? LOCK_STALE_AFTER_MS;
   const info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
   const text = `${JSON.stringify(info)}\n`;
+  const label = options.label ?? 'cache';
+  const Err = options.errorClass ?? CacheError;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(file, 'wx');
@@ -72,16 +78,16 @@ export async function acquireLock(dir: string, onWarning: (message: string) => v
     if (state === undefined) continue; // released between our open and read
     const { held, holder, stale } = state;
     if (!holder && !stale) {
-      throw new CacheError(`cache lock '${file}' is unreadable (another run may be starting); if no kennis run is writing '${dir}', delete '${file}'`);
+      throw new Err(`${label} lock '${file}' is unreadable (another run may be starting); if no kennis run is writing '${dir}', delete '${file}'`);
     }
     if (!stale) {
-      throw new CacheError(`cache '${dir}' is locked by pid ${holder!.pid} on host ${holder!.hostname} since ${holder!.startedAt} (${file}); wait for that run to finish, or delete '${file}' if it is not running`);
+      throw new Err(`${label} '${dir}' is locked by pid ${holder!.pid} on host ${holder!.hostname} since ${holder!.startedAt} (${file}); wait for that run to finish, or delete '${file}' if it is not running`);
     }
     const whose = holder ? `of pid ${holder.pid} (${stale}) from ${holder.startedAt}` : `(unreadable; ${stale})`;
-    onWarning(`taking over stale cache lock '${file}' ${whose}`);
+    onWarning(`taking over stale ${label} lock '${file}' ${whose}`);
     await removeIfUnchanged(file, held);
   }
-  throw new CacheError(`could not take cache lock '${file}': other runs keep re-creating it; wait for them or delete '${file}'`);
+  throw new Err(`could not take ${label} lock '${file}': other runs keep re-creating it; wait for them or delete '${file}'`);
 }
 
 /**

@@ -1,6 +1,12 @@
 /** The public API (src/index.ts), the only thing the CLI calls. */
 export type Api = typeof import('../index.js');
 
+/** The library's message callbacks, as the CLI shows them: log lines and `warning:` lines on stderr. */
+export const stderrReporter = {
+  onLog: (message: string): void => { process.stderr.write(`${message}\n`); },
+  onWarning: (message: string): void => { process.stderr.write(`warning: ${message}\n`); },
+};
+
 /** Options every command takes. */
 export interface CommonFlags {
   /** Print one machine-readable summary object as the last line of stdout. */

@@ -24,6 +24,12 @@ export interface StageResults {
 /** The result type of a request. */
 export type StageResult<R extends StageRequest> = StageResults[R['stage']];
 
+/** A stage child's messages go to its stderr, which the parent prefixes with the stage's name. */
+const childReporter = {
+  onLog: (message: string): void => { process.stderr.write(`${message}\n`); },
+  onWarning: (message: string): void => { process.stderr.write(`warning: ${message}\n`); },
+};
+
 /** Runs a request in this process through the library API (the child side of runStage). */
 export async function runStageHere(request: StageRequest): Promise<StageResults[StageRequest['stage']]> {
   switch (request.stage) {
@@ -33,7 +39,7 @@ export async function runStageHere(request: StageRequest): Promise<StageResults[
     }
     case 'train': {
       const [{ loadRecipe }, { train }] = await Promise.all([import('../recipe/index.js'), import('../train/index.js')]);
-      return train(loadRecipe(request.recipe, request.overrides), { progress: true, overwrite: request.overwrite ?? false, resume: request.resume ?? false });
+      return train(loadRecipe(request.recipe, request.overrides), { ...childReporter, progress: true, overwrite: request.overwrite ?? false, resume: request.resume ?? false });
     }
     case 'export':
       return (await import('../evaluate/export/index.js')).exportRun(request.run);

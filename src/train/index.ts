@@ -7,3 +7,4 @@ export { saveCheckpoint, loadLatestCheckpoint, listCheckpoints, type Checkpoint,
 export { studentSpecFor, type StudentInput } from './student-spec.js';
 export { openVerifiedCache } from './caches.js';
 export { initialStudentWeights } from './init.js';
+export { checkRunFlags, lockRunDir, openRunDir, recipeChanges, isBookkeepingKey, RUN_RECIPE, RECIPE_HISTORY, type RunDir, type RunDirOptions } from './run-dir.js';

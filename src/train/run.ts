@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TrainError } from '../core/errors/index.js';
+import { TrainError, withFileErrors } from '../core/errors/index.js';
 import { createProgress } from '../core/progress/index.js';
 import { writeFileAtomic } from '../core/util/fs.js';
-import { recipeToYaml, type LoadedRecipe } from '../recipe/index.js';
+import type { LoadedRecipe } from '../recipe/index.js';
 import { trainingColumns } from './batch.js';
 import { openVerifiedCache, withSplit, type VerifiedCache } from './caches.js';
 import { loadLatestCheckpoint, saveCheckpoint, type TrainPosition } from './checkpoint.js';
@@ -13,6 +13,7 @@ import type { KdLossOptions } from './losses/index.js';
 import { MetricsSink } from './metrics.js';
 import { constant, cosineWithWarmup } from './optim/index.js';
 import { saveStudent } from './save.js';
+import { checkRunFlags, openRunDir, type RunDir } from './run-dir.js';
 import { observeEvaluation, type SelectionState } from './selection.js';
 import { studentSpecFor, type StudentInput } from './student-spec.js';
 import type { StudentSpec } from './students/index.js';
@@ -49,16 +50,22 @@ export interface TrainOptions {
   progress?: boolean;
   /** Replace an earlier run in output.dir (otherwise such a run is refused, so nothing is lost). */
   overwrite?: boolean;
+  /** With resume: continue even though the recipe changed what is trained (otherwise refused, naming the keys). */
+  allowRecipeChange?: boolean;
   /** Called after each optimizer step (tests use it to stop at chosen points). */
   onStep?: (step: number) => void;
-  /** Receives the run's messages (start, resume, evaluations without a progress bar); default: lines on stderr. */
+  /** Receives the run's messages (start, resume, evaluations without a progress bar); default: none (a library stays quiet). */
   onLog?: (message: string) => void;
+  /** Receives one-line warnings (no evaluation split, a crashed run's lock taken over); default: none. */
+  onWarning?: (message: string) => void;
 }
 
 /** Everything a run sets up before its first step. */
 interface RunSetup {
   recipe: LoadedRecipe['recipe'];
   outDir: string;
+  /** The locked output directory (released when the run ends). */
+  runDir: RunDir;
   cache: VerifiedCache;
   evalCache: VerifiedCache | undefined;
   spec: StudentSpec;
@@ -91,6 +98,7 @@ export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): P
   } finally {
     run.sink.close();
     run.trainer.dispose();
+    await run.runDir.release();
   }
 }
 
@@ -101,8 +109,11 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
   if (t.eval_split === recipe.dataset.split) {
     throw new TrainError(`train.eval_split is '${t.eval_split}', the split being trained on; evaluate on held-out data (validation or test)`);
   }
+  checkRunFlags(options);
+  const onLog = options.onLog ?? (() => undefined);
+  const onWarning = options.onWarning ?? (() => undefined);
   const cache = await openVerifiedCache(loaded);
-  const evalCache = await openEvalCache(loaded);
+  const evalCache = await openEvalCache(loaded, onWarning);
   const { spec, input } = studentSpecFor(recipe.student, cache.manifest, cache.dir);
   const loss: KdLossOptions = {
     alpha: recipe.distill.alpha, temperature: recipe.distill.temperature, divergence: recipe.distill.divergence,
@@ -112,22 +123,19 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     spec, input, manifest: cache.manifest, loss, seed: recipe.student!.seed, threads: t.threads,
     optimizer: { kind: t.optimizer, lr: t.lr, weightDecay: t.weight_decay, momentum: t.momentum, clipNorm: t.clip_norm },
   });
+  let runDir: RunDir | undefined;
   try {
     const outDir = resolve(loaded.baseDir, recipe.output.dir);
-    if (!options.resume && existsSync(join(outDir, 'metrics.jsonl'))) {
-      if (!options.overwrite) throw new TrainError(`output.dir ${outDir} already holds a run; pass --resume to continue it, --overwrite to replace it, or set output.dir`);
-      for (const old of ['metrics.jsonl', 'tensorboard', 'checkpoints', 'student', BEST_DIR]) rmSync(join(outDir, old), { recursive: true, force: true });
-    }
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'recipe.yaml'), recipeToYaml(recipe));
+    runDir = await openRunDir(outDir, recipe, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, allowRecipeChange: options.allowRecipeChange ?? false, onWarning });
     const checkpoints = join(outDir, 'checkpoints');
-    const onLog = options.onLog ?? ((m: string) => process.stderr.write(m + '\n'));
     onLog(`kennis train: ${spec.arch} student, ${trainer.parameterCount().toLocaleString('en-US')} parameters, backend ${trainer.backend}${typeof trainer.threads === 'number' ? ` (${trainer.threads} thread${trainer.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
     let position: TrainPosition = { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 };
     let selection: SelectionState = {};
     let resumedFrom: number | undefined;
     if (options.resume) {
-      const ckpt = loadLatestCheckpoint(checkpoints);
+      // a checkpoint of another student (or a damaged one) is refused before any weight is set
+      const shapes = Object.fromEntries(Object.entries(trainer.getWeights()).map(([n, w]) => [n, w.shape]));
+      const ckpt = loadLatestCheckpoint(checkpoints, { weights: shapes });
       if (ckpt) {
         trainer.setWeights(ckpt.weights);
         trainer.loadOptimizerState(ckpt.optimizer);
@@ -139,6 +147,7 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
       } else {
         // killed before its first checkpoint: the run starts over, and so does its log
         await truncateMetrics(join(outDir, 'metrics.jsonl'), 0);
+        onLog(`no checkpoint in ${checkpoints} yet: the run starts over from step 0`);
       }
     }
     const columns = trainingColumns(cache.manifest, input);
@@ -148,11 +157,12 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     const progress = options.progress ? createProgress({ total: totalSteps, unit: 'steps', label: 'train' }) : undefined;
     const sink = new MetricsSink(outDir, progress, onLog);
     return {
-      recipe, outDir, cache, evalCache, spec, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position, selection,
+      recipe, outDir, runDir, cache, evalCache, spec, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position, selection,
       ...(resumedFrom !== undefined ? { resumedFrom } : {}),
     };
   } catch (e) {
     trainer.dispose();
+    await runDir?.release();
     throw e;
   }
 }
@@ -211,7 +221,7 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
 async function finish(run: RunSetup, seconds: number, samples: number): Promise<TrainSummary> {
   const finalEval = run.lastEval?.step === run.position.step ? run.lastEval.metrics : await evaluateRun(run);
   await checkpoint(run);
-  saveStudent(join(run.outDir, 'student'), run.spec, run.input.column, run.trainer.getWeights());
+  await saveRunStudent(run, 'student');
   const { position } = run;
   return {
     outputDir: run.outDir, steps: position.step, samples: position.samples,
@@ -238,13 +248,19 @@ async function evaluateRun(run: RunSetup): Promise<EvalMetrics | null> {
   });
   if (verdict.newBest && run.selection.best) {
     // the weights export takes by default; TensorBoard marks the step
-    saveStudent(join(run.outDir, BEST_DIR), run.spec, run.input.column, run.trainer.getWeights());
+    await saveRunStudent(run, BEST_DIR);
     await writeFileAtomic(join(run.outDir, BEST_DIR, 'best.json'), JSON.stringify(run.selection.best) + '\n');
     run.sink.record(position.step, { [run.selection.best.metric]: run.selection.best.value }, 'best/');
   }
   if (verdict.stop) run.stopped = { step: position.step, reason: verdict.stop };
   run.sink.log(`eval @ ${position.step}: ${Object.entries(m).filter(([k]) => k !== 'positions').map(([k, v]) => `${k}=${+v.toFixed(4)}`).join(' ')}`);
   return m;
+}
+
+/** Saves the student's current weights to `<run>/<name>`; a full or read-only disk is one line naming it. */
+function saveRunStudent(run: RunSetup, name: string): Promise<void> {
+  const dir = join(run.outDir, name);
+  return withFileErrors({ action: 'writing the student to', path: dir, rerun: 'rerun with --resume' }, () => saveStudent(dir, run.spec, run.input.column, run.trainer.getWeights()));
 }
 
 function checkpoint(run: RunSetup): Promise<string> {
@@ -258,12 +274,12 @@ async function createTrainer(backend: LoadedRecipe['recipe']['train']['backend']
   return TfjsTrainer.create(setup, backend);
 }
 
-async function openEvalCache(loaded: LoadedRecipe): Promise<VerifiedCache | undefined> {
+async function openEvalCache(loaded: LoadedRecipe, onWarning: (message: string) => void): Promise<VerifiedCache | undefined> {
   const split = loaded.recipe.train.eval_split;
   try {
     return await openVerifiedCache(withSplit(loaded, split));
   } catch (e) {
-    process.stderr.write(`warning: no evaluation (${(e as Error).message})\n`);
+    onWarning(`no evaluation (${(e as Error).message})`);
     return undefined;
   }
 }

@@ -26,8 +26,9 @@ test('kill -9 at seeded random moments during train, then train --resume: final 
     seed: 7, kills: 10, parallel: 2,
     start: (chain) => {
       if (!recipes.has(chain)) recipes.set(chain, recipeFor(`chain-${chain}`));
-      // the first run of a chain starts training; every later one resumes it
-      const resume = started.has(chain) ? ['--resume'] : [];
+      // the first run of a chain starts training; every later one resumes it, once a run got far
+      // enough to record its recipe (before that there is nothing to resume, which --resume refuses)
+      const resume = started.has(chain) && existsSync(join(runOf(chain), 'recipe.yaml')) ? ['--resume'] : [];
       started.add(chain);
       return startKennis(['train', recipes.get(chain)!, '--json', ...resume]);
     },

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { runCommand, type CommonFlags } from '../run.js';
+import { runCommand, stderrReporter, type CommonFlags } from '../run.js';
 import type { Api } from '../run.js';
 
 type ExportSummary = Awaited<ReturnType<Api['exportRun']>>;
@@ -14,7 +14,7 @@ export function registerExport(program: Command): void {
     .option('--last', "export the last step's weights even when the run kept its best evaluation's (train.select_best)")
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (run: string, flags: CommonFlags & { out?: string; quantize?: 'int8' | 'float16'; last?: boolean }) => {
-      await runCommand(flags, async (api) => api.exportRun(run, flags.out, { ...(flags.quantize ? { quantize: flags.quantize } : {}), last: flags.last ?? false }), (s, api) => describe(s, api));
+      await runCommand(flags, async (api) => api.exportRun(run, flags.out, { ...(flags.quantize ? { quantize: flags.quantize } : {}), last: flags.last ?? false, onWarning: stderrReporter.onWarning }), (s, api) => describe(s, api));
     });
 }
 

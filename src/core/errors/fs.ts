@@ -33,7 +33,7 @@ const CAUSES: Record<string, { cause: string; fix: (c: Required<Pick<FileContext
   EACCES: { cause: 'permission denied', fix: (c) => `make it writable for this user or ${elsewhere(c)} and ${c.rerun}` },
   EPERM: { cause: 'operation not permitted', fix: (c) => `make it writable for this user or ${elsewhere(c)} and ${c.rerun}` },
   ENOTDIR: { cause: 'not a directory', fix: (c, file) => `${fileAncestor(file)} is a file, not a directory; ${elsewhere(c)}` },
-  EISDIR: { cause: 'is a directory', fix: (c, file) => `'${file}' is a directory; ${c.setting ? `set ${c.setting} to` : 'name'} a file path` },
+  EISDIR: { cause: 'a directory is in the way', fix: (c) => `${c.setting ? `set ${c.setting} to` : 'name'} a file path, not a directory` },
   ENAMETOOLONG: { cause: 'file name too long', fix: (c) => `${elsewhere(c, 'a shorter path')}` },
   ENOENT: { cause: 'no such file or directory', fix: (c) => `check the path or ${elsewhere(c)}` },
   ELOOP: { cause: 'too many levels of symbolic links', fix: (c) => `fix the symlink loop or ${elsewhere(c)}` },

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { KennisError } from '../../core/errors/index.js';
 import type { DatasetSpec, Split } from '../../data/index.js';
 import { datasetSpecOf, loadRecipe } from '../../recipe/index.js';
-import { BEST_DIR, loadStudent } from '../../train/index.js';
-import { writeFileAtomic } from '../../core/util/index.js';
+import { BEST_DIR, loadStudent, lockRunDir } from '../../train/index.js';
+import { makeDir, writeFileAtomic } from '../../core/util/index.js';
 import { evaluateModels } from '../eval/index.js';
 import { checkExport } from './check.js';
 import { exportStudentToOnnx } from './export.js';
@@ -63,6 +63,8 @@ export interface ExportRunOptions {
   dataset?: DatasetSpec;
   /** Export the last step's student even when the run kept a best one (train.select_best). */
   last?: boolean;
+  /** Receives one-line warnings (a crashed writer's lock on the run taken over); default: none. */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -73,6 +75,17 @@ export interface ExportRunOptions {
  * the fp32 one in onnxruntime on the test split of the run's dataset.
  */
 export async function exportRun(runDir: string, outFile?: string, opts: ExportRunOptions = {}): Promise<ExportSummary> {
+  // one writer per run directory: no export of a student that train is rewriting, no two exports racing
+  // (a missing run is left to loadStudent, which says what a run directory must hold)
+  const lock = statSync(runDir, { throwIfNoEntry: false })?.isDirectory() ? await lockRunDir(runDir, opts.onWarning ?? (() => undefined)) : undefined;
+  try {
+    return await exportLocked(runDir, outFile, opts);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function exportLocked(runDir: string, outFile: string | undefined, opts: ExportRunOptions): Promise<ExportSummary> {
   // a run that selected its best evaluation exports that one unless the last step is asked for
   const from = !opts.last && existsSync(join(runDir, BEST_DIR, 'best.json')) ? BEST_DIR : 'student';
   const { spec, inputColumn, weights } = loadStudent(join(runDir, from));
@@ -80,13 +93,13 @@ export async function exportRun(runDir: string, outFile?: string, opts: ExportRu
   const check = await checkExport(spec, weights, bytes, { inputName: inputColumn, ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}) });
   const dataset = opts.quantize ? opts.dataset ?? runTestSplit(runDir) : undefined;
   const file = resolve(opts.quantize || !outFile ? join(runDir, 'student.onnx') : outFile);
-  await writeModel(file, bytes);
+  await writeModel(file, bytes, outFile);
   const parameters = Object.values(weights).reduce((n, w) => n + w.data.length, 0);
   const summary: ExportSummary = { file, bytes: bytes.length, parameters, maxAbsDiff: check.maxAbsDiff, weights: from === BEST_DIR ? 'best' : 'last' };
   if (opts.quantize) {
     const quantized = quantizeModel(bytes, opts.quantize);
     const qFile = resolve(outFile ?? join(runDir, `student-${opts.quantize}.onnx`));
-    await writeModel(qFile, quantized.bytes);
+    await writeModel(qFile, quantized.bytes, outFile);
     const report = await evaluateModels([file, qFile], { dataset: dataset!, repeats: 1, latencyBatch: 1 });
     const [fp32, q] = report.models as [typeof report.models[0], typeof report.models[0]];
     summary.quantized = {
@@ -99,9 +112,11 @@ export async function exportRun(runDir: string, outFile?: string, opts: ExportRu
   return summary;
 }
 
-async function writeModel(file: string, bytes: Uint8Array): Promise<void> {
-  mkdirSync(dirname(file), { recursive: true });
-  await writeFileAtomic(file, bytes);
+/** Writes an exported model; a full, read-only or misnamed target is one line naming --out when it chose the file. */
+async function writeModel(file: string, bytes: Uint8Array, outFile: string | undefined): Promise<void> {
+  const where = outFile !== undefined && resolve(outFile) === file ? { setting: '--out' } : {};
+  await makeDir(dirname(file), where);
+  await writeFileAtomic(file, bytes, where);
 }
 
 /** The test split of the dataset the run was trained on, from the recipe.yaml kennis train saved. */
