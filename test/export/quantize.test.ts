@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { exportRun, quantizeModel, type Int8Format } from '../../src/evaluate/export/index.js';
+import { exportRun, exportStudentToOnnx, quantizeModel, type Int8Format } from '../../src/evaluate/export/index.js';
 import { saveStudent } from '../../src/train/index.js';
-import type { MlpSpec } from '../../src/train/students/index.js';
+import type { CnnSpec, GptSpec, MlpSpec, StudentSpec } from '../../src/train/students/index.js';
 import { use } from '../nn/helpers.js';
 import { KennisError } from '../../src/core/errors/index.js';
 import { DataType, GraphBuilder, attr, decodeModel, tensorToArray, type GraphProto } from '../../src/core/onnx/index.js';
@@ -186,6 +186,39 @@ test('float16: weights stored as float16, outputs equal the model with float16-r
   const [got, want] = [await run(q.bytes, feeds()), await run(build(rounded), feeds())];
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-6 * Math.max(1, Math.abs(want[i]!)));
 });
+
+test('any exported student quantizes: cnn and gpt (tied and untied head) run in int8 and float16 near their fp32 logits', async () => {
+  const rng = new Rng(16);
+  const cnn: CnnSpec = { arch: 'cnn', inputShape: [8, 8, 1], conv: [{ filters: 4, kernel: 3, pool: 2 }], dense: [16], classes: 5 };
+  const gpt: GptSpec = { arch: 'gpt', vocab: 17, dModel: 16, layers: 1, heads: 2, seqLen: 8 };
+  const cases: [string, StudentSpec, Record<string, () => ort.Tensor>, string[]][] = [
+    ['cnn', cnn, { image: () => new ort.Tensor('float32', Float32Array.from({ length: 3 * 64 }, () => rng.next()), [3, 64]) }, ['Conv', 'MatMul', 'MatMul']],
+    ['gpt', gpt, gptFeeds(rng, gpt), ['Gather', 'Gather', 'MatMul', 'MatMul', 'MatMul', 'MatMul', 'MatMul']],
+    ['gpt tied', { ...gpt, tiedHead: true }, gptFeeds(rng, gpt), ['Gather', 'Gather', 'MatMul', 'MatMul', 'MatMul', 'MatMul']],
+  ];
+  for (const [label, spec, feeds, ops] of cases) {
+    const fp32 = exportStudentToOnnx(spec, randomWeights(spec, 7));
+    const feed = (): Record<string, ort.Tensor> => Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, f()]));
+    const frozen = feed();
+    const want = await run(fp32, frozen);
+    const scale = Math.max(...Array.from(want, Math.abs));
+    for (const [mode, tol] of [['int8', 0.1], ['float16', 0.01]] as const) {
+      const q = quantizeModel(fp32, mode);
+      if (mode === 'int8') assert.deepEqual(q.weights.map((w) => w.op), ops, `${label}: quantized ops`);
+      const got = await run(q.bytes, frozen);
+      const diff = Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i]!)));
+      assert.ok(diff <= tol * scale, `${label} ${mode}: max logit diff ${diff} vs logit scale ${scale}`);
+    }
+  }
+});
+
+function gptFeeds(rng: Rng, spec: GptSpec): Record<string, () => ort.Tensor> {
+  const ids = BigInt64Array.from({ length: 2 * spec.seqLen }, () => BigInt(rng.int(spec.vocab)));
+  return {
+    input_ids: () => new ort.Tensor('int64', ids, [2, spec.seqLen]),
+    attention_mask: () => new ort.Tensor('int64', new BigInt64Array(2 * spec.seqLen).fill(1n), [2, spec.seqLen]),
+  };
+}
 
 test('int8 teacher: 4x smaller, top-1 agrees with the fp32 teacher on >= 99% of the MNIST test split', async () => {
   const fp32 = new Uint8Array(readFileSync(TEACHER));
