@@ -6,10 +6,18 @@ import { writeReport, type MetricPoint, type ReportModel, type ReportRun } from 
 import type { TrainSummary } from '../train/run.js';
 import type { EvalReport, ModelEval } from '../evaluate/eval/index.js';
 import { runStage } from './child.js';
-import { coresPerProcess } from '../train/backend/index.js';
+import { parallelTraining, trainCell } from './sweep.js';
 
 /** One model's row of `kennis eval --json`, named by its role. */
 export type EvalRow = ModelEval & { name: string };
+
+/** Options of distillAndCompare. */
+export interface DistillOptions {
+  /** Retrain students whose run directory holds a run of other settings (otherwise refused). */
+  overwrite?: boolean;
+  /** Receives progress lines; default stderr. */
+  onLog?: (message: string) => void;
+}
 
 /** What `kennis distill` did. */
 export interface DistillSummary {
@@ -35,21 +43,19 @@ export interface DistillSummary {
  * train a distilled student and an alpha-0 baseline (in parallel, each its own process), export
  * both to ONNX, evaluate all three on the test split, and write report.html.
  */
-export async function distillAndCompare(file: string, overrides: readonly string[]): Promise<DistillSummary> {
+export async function distillAndCompare(file: string, overrides: readonly string[], options: DistillOptions = {}): Promise<DistillSummary> {
   const started = performance.now();
   const loaded = loadRecipe(file, overrides);
   const { recipe } = loaded;
   const runDir = resolve(loaded.baseDir, recipe.output.dir);
   const precompute = await runStage('precompute', { stage: 'precompute', recipe: file, overrides });
   await runStage(`precompute ${recipe.train.eval_split}`, { stage: 'precompute', recipe: file, overrides: [...overrides, `dataset.split=${recipe.train.eval_split}`] });
-  // the two trainings run at once, so each gets half the cores (unless the recipe says otherwise)
-  const threads = recipe.train.threads > 0 ? [] : [`train.threads=${coresPerProcess(2)}`];
-  // the pipeline owns these run directories: a rerun replaces them
-  const trainStudent = (name: string, extra: string[]) => runStage(name, {
-    stage: 'train', recipe: file, overrides: [...overrides, ...threads, ...extra, `output.dir=${join(runDir, name)}`], overwrite: true,
-  });
+  // baseline and distilled student train at once; a rerun reuses or resumes them
+  const shared = [...overrides, ...parallelTraining(recipe, 2)];
+  const log = options.onLog ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const trainStudent = async (name: string, extra: string[]) =>
+    (await trainCell(file, join(runDir, name), name, [...shared, ...extra], options.overwrite ?? false, log)).train;
   const [baseline, distilled] = await Promise.all([trainStudent('baseline', ['distill.alpha=0']), trainStudent('distilled', [])]);
-  await Promise.all(['baseline', 'distilled'].map((name) => runStage(`export ${name}`, { stage: 'export', run: join(runDir, name) })));
   const evaluation = await runStage('eval', {
     stage: 'eval',
     models: [resolve(loaded.baseDir, recipe.teacher.path), join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx')],

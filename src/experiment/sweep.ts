@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { RecipeError } from '../core/errors/index.js';
 import { writeReport } from '../evaluate/report/index.js';
-import { datasetSpecOf, loadRecipe } from '../recipe/index.js';
+import { datasetSpecOf, loadRecipe, type Recipe } from '../recipe/index.js';
 import { coresPerProcess } from '../train/backend/index.js';
 import type { TrainSummary } from '../train/index.js';
 import { runStage } from './child.js';
-import { gridCells, parseGrid, type GridAxis, type GridCell } from './grid.js';
+import { gridCells, parseGrid, type GridAxis } from './grid.js';
 import { nameRows, readRun, toReportModel, type EvalRow } from './run.js';
 
 /** Options of a sweep. */
@@ -76,14 +76,9 @@ export async function sweep(file: string, args: readonly string[], opts: SweepOp
   log(`sweep: ${cells.length} cells from cache ${precompute.cacheDir}${precompute.hit ? ' (a hit: no teacher ran)' : ''}`);
 
   const parallel = Math.max(1, opts.parallel ?? 2);
-  const shared = [
-    ...fixed,
-    ...(base.recipe.train.threads > 0 ? [] : [`train.threads=${coresPerProcess(parallel)}`]),
-    // checkpoints let an interrupted sweep continue each cell where it stopped
-    ...(base.recipe.train.checkpoint_every > 0 ? [] : ['train.checkpoint_every=100']),
-  ];
+  const shared = [...fixed, ...parallelTraining(base.recipe, parallel)];
   const limit = pLimit(parallel);
-  const trained = await Promise.all(cells.map((cell) => limit(() => trainCell(file, dir, cell, shared, opts.overwrite ?? false, log))));
+  const trained = await Promise.all(cells.map((cell) => limit(() => trainCell(file, join(dir, cell.name), cell.name, [...shared, ...cell.overrides], opts.overwrite ?? false, log))));
 
   const evaluation = await runStage('eval', {
     stage: 'eval',
@@ -116,23 +111,38 @@ export async function sweep(file: string, args: readonly string[], opts: SweepOp
   return summary;
 }
 
-/** Trains and exports one cell in child processes, or reuses it when an earlier run finished it. */
-async function trainCell(file: string, dir: string, cell: GridCell, shared: string[], overwrite: boolean, log: (m: string) => void): Promise<{ train: TrainSummary; reused: boolean }> {
-  const cellDir = join(dir, cell.name);
-  const overrides = [...shared, ...cell.overrides, `output.dir=${cellDir}`];
+/**
+ * Overrides for students trained `parallel` at a time: each gets its share of the cores (unless the
+ * recipe sets train.threads), and checkpoints (unless the recipe sets them) so that an interrupted
+ * experiment continues each student where it stopped.
+ */
+export function parallelTraining(recipe: Recipe, parallel: number): string[] {
+  return [
+    ...(recipe.train.threads > 0 ? [] : [`train.threads=${coresPerProcess(parallel)}`]),
+    ...(recipe.train.checkpoint_every > 0 ? [] : ['train.checkpoint_every=100']),
+  ];
+}
+
+/**
+ * Trains and exports one student into `cellDir` in child processes, or reuses it when an earlier
+ * run with the same overrides finished it (an interrupted one resumes from its checkpoints).
+ * A directory holding a run of other settings is refused unless `overwrite`.
+ */
+export async function trainCell(file: string, cellDir: string, label: string, cellOverrides: readonly string[], overwrite: boolean, log: (m: string) => void): Promise<{ train: TrainSummary; reused: boolean }> {
+  const overrides = [...cellOverrides, `output.dir=${cellDir}`];
   const recordFile = join(cellDir, CELL_FILE);
   const record = existsSync(recordFile) ? JSON.parse(readFileSync(recordFile, 'utf8')) as CellRecord : undefined;
   const same = record !== undefined && JSON.stringify(record.overrides) === JSON.stringify(overrides);
   if (same && existsSync(join(cellDir, 'student.onnx'))) {
-    log(`[${cell.name}] finished earlier, reused`);
+    log(`[${label}] finished earlier, reused`);
     return { train: record.train, reused: true };
   }
   if (record && !same && !overwrite) {
-    throw new RecipeError(`sweep cell ${cellDir} holds a run with other settings (${record.overrides.join(' ')}); pass --overwrite to retrain it, or set output.dir to another directory`);
+    throw new RecipeError(`${cellDir} holds a run with other settings (${record.overrides.join(' ')}); pass --overwrite to retrain it, or set output.dir to another directory`);
   }
   const resume = same || (!record && existsSync(join(cellDir, 'checkpoints', 'latest')));
-  const train = await runStage(cell.name, { stage: 'train', recipe: file, overrides, ...(resume ? { resume: true } : { overwrite: true }) });
-  await runStage(`export ${cell.name}`, { stage: 'export', run: cellDir });
+  const train = await runStage(label, { stage: 'train', recipe: file, overrides, ...(resume ? { resume: true } : { overwrite: true }) });
+  await runStage(`export ${label}`, { stage: 'export', run: cellDir });
   writeFileSync(recordFile, JSON.stringify({ overrides, train } satisfies CellRecord, null, 2) + '\n');
   return { train, reused: false };
 }

@@ -8,9 +8,10 @@ export function registerDistill(program: Command): void {
     .description('the whole experiment: precompute, train distilled + baseline students, export, evaluate, report.html')
     .argument('<recipe>', 'YAML recipe')
     .argument('[overrides...]', 'key.path=value overrides, values parsed as YAML')
+    .option('--overwrite', 'retrain students whose run directory holds a run of other settings')
     .option('--json', 'print a JSON summary as the last line of stdout')
-    .action(async (file: string, overrides: string[], flags: CommonFlags) => {
-      await runCommand(flags, async (api) => api.distillAndCompare(file, overrides), table);
+    .action(async (file: string, overrides: string[], flags: CommonFlags & { overwrite?: boolean }) => {
+      await runCommand(flags, async (api) => api.distillAndCompare(file, overrides, { overwrite: flags.overwrite ?? false }), table);
     });
 }
 
