@@ -12,12 +12,12 @@ import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { rmSync } from 'node:fs';
 import { selectBackend, type BackendName } from '../../src/train/backend/index.js';
-import { flopsPerSample, type GptSpec, type MlpSpec, type StudentSpec } from '../../src/train/students/index.js';
+import { flopsPerSample, type CnnSpec, type GptSpec, type MlpSpec, type StudentSpec } from '../../src/train/students/index.js';
 import { Teacher } from '../../src/core/runtime/index.js';
 import { mnistRecipe, mnistTeacher, precomputeCache, SyntheticLogits, writeSeqCache, type BenchCache } from './lib/caches.js';
 import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { loaderEpoch } from './lib/loader-rate.js';
-import { gptOnnx, mlpOnnx, type OnnxCase } from './lib/onnx-ref.js';
+import { gptOnnx, mlpOnnx, studentOnnx, type OnnxCase } from './lib/onnx-ref.js';
 import { kernelProfile, profileMlpStep, type KernelTime, type StepProfile } from './lib/profile.js';
 import { fmt, interleavedRuns, rates, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -67,6 +67,7 @@ export interface StepResult {
 
 const mlp = (hidden: number): MlpSpec => ({ arch: 'mlp', inputs: 784, hidden: [hidden, hidden], activation: 'relu', dropout: 0, classes: 10 });
 const GPT: GptSpec = { arch: 'gpt', vocab: 256, dModel: 128, layers: 2, heads: 4, seqLen: 128 };
+const CNN: CnnSpec = { arch: 'cnn', inputShape: [28, 28, 1], conv: [{ filters: 16, kernel: 3, pool: 2 }, { filters: 32, kernel: 3, pool: 2 }], dense: [128], classes: 10 };
 const CASES: Case[] = [
   // batch 512 shows how the fixed per-step costs (weight packing, AdamW) amortize
   ...[1200, 800].flatMap((h) => (h === 1200 ? [128, 256, 512] : [128, 256]).map((batch): Case => ({
@@ -75,6 +76,7 @@ const CASES: Case[] = [
   // recipes/mnist.yaml's student: dropout masks are drawn in JS, which the rows above leave out
   { label: 'mlp 784-800-800-10 dropout 0.1', spec: { ...mlp(800), dropout: 0.1 }, batch: 128, cache: 'mnist', onnx: () => mlpOnnx([800, 800], 128) },
   { label: 'gpt V256 D128 L2 H4 T128', spec: GPT, batch: 16, cache: 'seq', onnx: () => gptOnnx({ ...GPT, batch: 16 }) },
+  { label: 'cnn 28x28 c16p2-c32p2 d128', spec: CNN, batch: 128, cache: 'mnist', onnx: () => studentOnnx(CNN, 128) },
 ];
 
 /** Which backends to run and how many timed rounds: the pure-JS cpu backend is ~50x slower than wasm. */

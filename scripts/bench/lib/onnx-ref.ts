@@ -8,6 +8,8 @@ import { Teacher, type PlainTensor } from '../../../src/core/runtime/index.js';
 import { Rng } from '../../../src/core/util/index.js';
 import { mlpClassifier, sequenceModel } from '../../../test/fixtures/teachers.js';
 import { timeRuns, type RunOptions } from './stats.js';
+import { exportStudentToOnnx } from '../../../src/evaluate/export/index.js';
+import { initialWeights, paramDefs, type CnnSpec, type MlpSpec } from '../../../src/train/students/index.js';
 
 /** A model and one batch of feeds for it. */
 export interface OnnxCase {
@@ -33,6 +35,14 @@ export function gptOnnx(o: { vocab: number; dModel: number; layers: number; head
   const bytes = sequenceModel({ vocab: o.vocab, dModel: o.dModel, layers: o.layers, heads: o.heads, maxSeq: o.seqLen, seed: 2 }).bytes;
   const dims = [o.batch, o.seqLen];
   return { bytes, feeds: { input_ids: { type: 'int64', data: ids, dims }, attention_mask: { type: 'int64', data: mask, dims } } };
+}
+
+/** Any kennis student as kennis exports it (its initial weights), fed a [batch, features] float32 batch (mlp, cnn). */
+export function studentOnnx(spec: MlpSpec | CnnSpec, batch: number): OnnxCase {
+  const rng = new Rng(7);
+  const features = spec.arch === 'mlp' ? spec.inputs : spec.inputShape.reduce((a, b) => a * b, 1);
+  const image = Float32Array.from({ length: batch * features }, () => rng.next());
+  return { bytes: exportStudentToOnnx(spec, initialWeights(paramDefs(spec), 1)), feeds: { image: { type: 'float32', data: image, dims: [batch, features] } } };
 }
 
 /** Wall time (ms) of each timed session run of the case; `threads` 0 lets onnxruntime use every core. */
