@@ -38,6 +38,15 @@ test('MatMul of intermediates of unknown rank (Einsum transposes)', async () => 
     },
     wrt: ['a', 'b'],
   });
+  // batched first input of unknown shape times a 2-D weight: dW sums over every leading dim
+  await checkGradients({
+    build: (g) => {
+      const a = g.op('Reshape', [g.input('a', 'float32', [24]), g.input('sa', 'int64', [3])]);
+      return projectedLoss(g, g.op('MatMul', [a, g.input('b', 'float32', [4, 5])]), [2, 3, 5]);
+    },
+    feeds: { a: randn(rng, [24]), b: randn(rng, [4, 5]), ...projFeed(rng, [2, 3, 5]), sa: { data: BigInt64Array.of(2n, 3n, 4n), dims: [3] } },
+    wrt: ['a', 'b'],
+  });
 });
 
 test('Gemm: every transA/transB, alpha, beta, C broadcast', async () => {

@@ -75,6 +75,12 @@ test('Concat, Split and Slice (negative bounds, steps, omitted axes)', async () 
     feeds: { a: randn(rng, [2, 3]), b: randn(rng, [2, 1]), c: randn(rng, [2, 2]), ...projFeed(rng, [2, 6]) },
     wrt: ['a', 'c'],
   });
+  // undeclared shapes: split sizes computed from Shape() in the graph
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('Tanh', [g.op('Concat', [g.input('a', 'float32'), g.input('b', 'float32')], { axis: 0 })]), [5, 2]),
+    feeds: { a: randn(rng, [2, 2]), b: randn(rng, [3, 2]), ...projFeed(rng, [5, 2]) },
+    wrt: ['a', 'b'],
+  });
   await shapeOp((g, x) => {
     const [p, q] = g.node('Split', [x, g.int64s([1, 3])], 2, { axis: 2 });
     return g.op('Mul', [p!, g.op('ReduceSum', [q!, g.int64s([2])], { keepdims: 1 })]);

@@ -61,7 +61,10 @@ function matmulRule(c: GradContext): (string | undefined)[] {
     else if (rb === 2 && ra === 2) db = c.op('Gemm', [a, c.dy], { transA: 1 });
     else if (rb === 2) {
       // sum over every batch dim at once: A as [-1, K], dY as [-1, N]
-      const flat = (v: string): string => c.reshape(v, c.op('Concat', [c.ints([-1]), c.dimsOf(v, -1)], { axis: 0 }));
+      const flat = (v: string): string => {
+        const last = c.facts.dims(v)?.at(-1);
+        return c.reshape(v, typeof last === 'number' ? c.ints([-1, last]) : c.op('Concat', [c.ints([-1]), c.dimsOf(v, -1)], { axis: 0 }));
+      };
       db = c.op('Gemm', [flat(a), flat(c.dy)], { transA: 1 });
     } else db = c.reduceTo(c.op('MatMul', [c.transposeLast2(a), c.dy]), b, c.y());
   }

@@ -44,7 +44,13 @@ function gatherRule(c: GradContext): (string | undefined)[] {
 function concatRule(c: GradContext): (string | undefined)[] {
   const axis = c.attr('axis', 0);
   const inputs = c.node.input ?? [];
-  const sizes = c.op('Concat', inputs.map((x) => c.dimsOf(x, axis, axis === -1 ? undefined : axis + 1)), { axis: 0 });
+  const known = inputs.map((x) => {
+    const dims = c.facts.dims(x);
+    return dims?.[axis < 0 ? axis + dims.length : axis];
+  });
+  const sizes = known.every((d): d is number => typeof d === 'number')
+    ? c.ints(known)
+    : c.op('Concat', inputs.map((x) => c.dimsOf(x, axis, axis === -1 ? undefined : axis + 1)), { axis: 0 });
   const parts = c.g.node('Split', [c.dy, sizes], inputs.length, { axis });
   return inputs.map((_, i) => (c.needs(i) ? parts[i] : undefined));
 }
