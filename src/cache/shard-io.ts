@@ -32,10 +32,13 @@ export interface ParquetSettings {
 
 /**
  * The settings shards are written with, picked by `npm run bench:writer` (bytes and encode time
- * side by side). Dictionary pages cost 2.4x the encode time of MNIST shards for 36% fewer bytes
- * (and logits rarely repeat); page statistics are never read by kennis.
+ * side by side). ZSTD: LZ4_RAW and SNAPPY encode faster but make shards 1.7x (MNIST) and 1.4-1.7x
+ * (top-k) larger. No dictionary pages: they cost more encode time than they save bytes (logits
+ * rarely repeat). No byte-stream-split, though it saves 25-30% of the bytes and encodes faster:
+ * parquet-wasm can only set it for the whole file, and DuckDB (and other readers) refuse it on
+ * integer columns. No statistics: kennis never reads them.
  */
-export const PARQUET_SETTINGS: ParquetSettings = { compression: 'zstd', dictionary: false, byteStreamSplit: false, statistics: 'page' };
+export const PARQUET_SETTINGS: ParquetSettings = { compression: 'zstd', dictionary: false, byteStreamSplit: false, statistics: 'none' };
 
 const COMPRESSION = { zstd: pq.Compression.ZSTD, lz4_raw: pq.Compression.LZ4_RAW, snappy: pq.Compression.SNAPPY, none: pq.Compression.UNCOMPRESSED } as const;
 const STATISTICS = { page: pq.EnabledStatistics.Page, chunk: pq.EnabledStatistics.Chunk, none: pq.EnabledStatistics.None } as const;

@@ -1,4 +1,4 @@
-export { precompute, type PrecomputeOptions, type PrecomputeSummary } from './run.js';
+export { precompute, draftOf, type PrecomputeOptions, type PrecomputeSummary } from './run.js';
 export { planPrecompute, type PrecomputePlan } from './plan.js';
 export { runShards, type PipelineOptions } from './pipeline.js';
 export { ShardWriterThread } from './shard-writer.js';

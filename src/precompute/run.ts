@@ -149,7 +149,8 @@ async function runTeacher(
   return computed;
 }
 
-function draftOf(loaded: LoadedRecipe, plan: PrecomputePlan): ManifestDraft {
+/** The manifest a run of `plan` starts from. */
+export function draftOf(loaded: LoadedRecipe, plan: PrecomputePlan): ManifestDraft {
   const { recipe } = loaded;
   const { dataset } = plan;
   return {

@@ -1,0 +1,156 @@
+/**
+ * The shard writer alone, fed teacher outputs computed beforehand (no teacher running): writer
+ * rows/s per target kind and shard format, with 1 and 2 encoder threads, against the CPU teacher's
+ * own rows/s on this machine (a GPU teacher runs one to two orders of magnitude faster, and then
+ * the writer sets the pace). Also the Parquet settings table: bytes and single-thread encode time
+ * of the same shards under each codec / dictionary / byte-stream-split / statistics choice, which
+ * is how PARQUET_SETTINGS was picked.
+ * Run: npm run bench:writer [-- --quick]; writes bench/writer.json.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { encodeShard, PARQUET_SETTINGS, type ParquetSettings } from '../../src/cache/index.js';
+import { draftOf, planPrecompute, shardPayload, shardTable, ShardWriterThread, type BatchOutput } from '../../src/precompute/index.js';
+import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
+import { mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { isMain, runSection, scratchDir } from './lib/cli.js';
+import { spread, timeRuns, type Spread } from './lib/stats.js';
+import { printTable } from './lib/table.js';
+import { batchOutput, sessionRunLoop } from './lib/teacher-loop.js';
+
+type Raw = Record<string, Record<string, unknown>>;
+
+interface WriterRow {
+  case: string; targets: string; format: string; threads: number; rows: number;
+  writerRowsPerSecond: Spread; teacherRowsPerSecond: Spread;
+  /** writer rows/s over the CPU teacher's (medians). */
+  writerOverTeacher: number;
+  bytesPerRow: number;
+}
+
+interface SettingsRow { case: string; settings: string; bytesPerRow: number; encodeMsPer1000Rows: Spread; chosen: boolean }
+
+export interface WriterBench { writer: WriterRow[]; parquetSettings: SettingsRow[] }
+
+const SETTINGS: [string, ParquetSettings][] = [
+  ['zstd', { compression: 'zstd', dictionary: false, byteStreamSplit: false, statistics: 'page' }],
+  ['zstd, no statistics', { compression: 'zstd', dictionary: false, byteStreamSplit: false, statistics: 'none' }],
+  ['zstd, byte-stream-split', { compression: 'zstd', dictionary: false, byteStreamSplit: true, statistics: 'page' }],
+  ['zstd, byte-stream-split, no statistics', { compression: 'zstd', dictionary: false, byteStreamSplit: true, statistics: 'none' }],
+  ['zstd, dictionary', { compression: 'zstd', dictionary: true, byteStreamSplit: false, statistics: 'page' }],
+  ['lz4_raw', { compression: 'lz4_raw', dictionary: false, byteStreamSplit: false, statistics: 'page' }],
+  ['lz4_raw, byte-stream-split, no statistics', { compression: 'lz4_raw', dictionary: false, byteStreamSplit: true, statistics: 'none' }],
+  ['snappy', { compression: 'snappy', dictionary: false, byteStreamSplit: false, statistics: 'page' }],
+  ['uncompressed', { compression: 'none', dictionary: false, byteStreamSplit: false, statistics: 'none' }],
+];
+
+export async function runWriterBench(quick: boolean): Promise<WriterBench> {
+  const root = scratchDir('writer');
+  const mnistTeacher = path.join(root, 'mnist-mlp-1200.onnx');
+  writeFileSync(mnistTeacher, mlpClassifier({ seed: 1, hidden: [1200, 1200] }).bytes);
+  const seqLen = 128;
+  const seqTeacher = path.join(root, 'seq-d128-l2.onnx');
+  writeFileSync(seqTeacher, sequenceModel({ vocab: 256, dModel: 128, layers: 2, heads: 4, maxSeq: seqLen, seed: 2 }).bytes);
+  let dirs = 0;
+  const loaded = (raw: Raw): LoadedRecipe => ({ recipe: validateRecipe({ ...raw, cache: { ...raw.cache, dir: path.join(root, `cache-${dirs++}`) } }), baseDir: root });
+  // the teachers and batches of bench:precompute
+  const mnist: Raw = { teacher: { path: mnistTeacher, batch_size: 500 }, dataset: { name: 'mnist', split: 'train', limit: quick ? 2000 : 8000 }, cache: { shard_rows: 1000 } };
+  const seq: Raw = { teacher: { path: seqTeacher, batch_size: 16 }, dataset: { name: 'moby-dick', split: 'train', seq_len: seqLen, limit: quick ? 128 : 512 }, cache: { shard_rows: 128 } };
+  const cases: [string, Raw, string, Record<string, unknown>][] = [
+    ['mnist mlp 784-1200-1200-10', mnist, 'full f32', { kind: 'full', dtype: 'float32' }],
+    ['mnist mlp 784-1200-1200-10', mnist, 'topk k=5 f16', { kind: 'topk', k: 5, dtype: 'float16' }],
+    ['moby-dick gpt d128 L2 T128', seq, 'topk k=32 f16', { kind: 'topk', k: 32, dtype: 'float16' }],
+    ['moby-dick gpt d128 L2 T128', seq, 'sampled n=32', { kind: 'sampled', samples: 32 }],
+    ['moby-dick gpt d128 L2 T128', seq, 'full f16', { kind: 'full', dtype: 'float16' }],
+  ];
+  const reps = quick ? 2 : 4;
+  const writer: WriterRow[] = [];
+  const parquetSettings: SettingsRow[] = [];
+  for (const [label, base, targets, section] of cases) {
+    const raw: Raw = { ...base, targets: section };
+    // the teacher's own rate, and its outputs kept for the writer
+    const kept = await sessionRunLoop(loaded(raw), true);
+    const rows = kept.rows;
+    const teacherMs = await timeRuns(() => sessionRunLoop(loaded(raw)), { warmup: 0, reps });
+    const teacher = spread(teacherMs.map((ms) => (rows * 1000) / ms));
+    const shardRows = base.cache!.shard_rows as number;
+    const shards = groupShards(kept.outputs.map(batchOutput), shardRows);
+    for (const format of ['parquet', 'arrow'] as const) {
+      const l = loaded({ ...raw, cache: { ...raw.cache, format } });
+      const plan = await planPrecompute(l);
+      for (const threads of [1, 2]) {
+        let bytes = 0;
+        const ms = await timeRuns(async () => {
+          const dir = path.join(root, `writer-${dirs++}`);
+          bytes = await writeAll(dir, l, plan, shards, threads);
+          rmSync(dir, { recursive: true, force: true });
+        }, { warmup: 1, reps });
+        const w = spread(ms.map((t) => (rows * 1000) / t));
+        writer.push({ case: label, targets, format, threads, rows, writerRowsPerSecond: w, teacherRowsPerSecond: teacher, writerOverTeacher: w.median / teacher.median, bytesPerRow: bytes / rows });
+      }
+      if (format === 'parquet' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
+        // one shard's table, encoded alone on this thread under each setting
+        const table = shardTable(shardPayload(shards[0]!), plan.spec, plan.storedColumns);
+        for (const [name, settings] of SETTINGS) {
+          let size = 0;
+          const t = await timeRuns(() => { size = encodeShard(table, 'parquet', settings).length; }, { warmup: 1, reps: quick ? 3 : 7 });
+          parquetSettings.push({
+            case: `${label}, ${targets}`, settings: name, bytesPerRow: size / table.numRows,
+            encodeMsPer1000Rows: spread(t.map((x) => (x * 1000) / table.numRows)), chosen: sameSettings(settings, PARQUET_SETTINGS),
+          });
+        }
+      }
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+  return { writer, parquetSettings };
+}
+
+function sameSettings(a: ParquetSettings, b: ParquetSettings): boolean {
+  return a.compression === b.compression && a.dictionary === b.dictionary && a.byteStreamSplit === b.byteStreamSplit && a.statistics === b.statistics;
+}
+
+/** The kept batches grouped into shards of `shardRows` rows (the batch size divides it). */
+function groupShards(batches: BatchOutput[], shardRows: number): BatchOutput[][] {
+  const out: BatchOutput[][] = [];
+  let rows = 0;
+  for (const b of batches) {
+    if (rows % shardRows === 0) out.push([]);
+    out[out.length - 1]!.push(b);
+    rows += b.columns['row']!.length;
+  }
+  return out;
+}
+
+/**
+ * Writes every shard through the writer threads as precompute does (payload joined on this
+ * thread, at most `threads` shards in flight); returns the cache's bytes. The payload buffers
+ * move to the threads, so each run joins fresh copies.
+ */
+async function writeAll(dir: string, l: LoadedRecipe, plan: Awaited<ReturnType<typeof planPrecompute>>, shards: BatchOutput[][], threads: number): Promise<number> {
+  const writer = await ShardWriterThread.open(dir, draftOf(l, plan), () => undefined, { threads });
+  try {
+    const writes: Promise<unknown>[] = [];
+    for (const [index, parts] of shards.entries()) {
+      writes.push(writer.writeShard(index, shardPayload(parts)));
+      if (writes.length > threads) await writes.shift();
+    }
+    await Promise.all(writes);
+    await writer.finish();
+    return writer.shards().reduce((n, s) => n + s.bytes, 0);
+  } finally {
+    await writer.close();
+  }
+}
+
+export function printWriter(r: WriterBench): void {
+  const f0 = (s: Spread) => s.median.toFixed(0);
+  printTable('the shard writer alone (teacher outputs computed beforehand) vs the CPU teacher, rows/s (medians)',
+    ['case', 'targets', 'format', 'encoder threads', 'writer rows/s', 'teacher rows/s', 'writer / teacher', 'bytes/row'],
+    r.writer.map((w) => [w.case, w.targets, w.format, w.threads, f0(w.writerRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1), w.bytesPerRow.toFixed(0)]));
+  printTable('Parquet settings: bytes and single-thread encode time of one shard (* = the setting shards are written with)',
+    ['shard', 'settings', 'bytes/row', 'encode ms / 1000 rows'],
+    r.parquetSettings.map((s) => [s.case, `${s.chosen ? '* ' : ''}${s.settings}`, s.bytesPerRow.toFixed(1), s.encodeMsPer1000Rows.median.toFixed(1)]));
+}
+
+if (isMain(import.meta.url)) await runSection('writer', runWriterBench, printWriter);
