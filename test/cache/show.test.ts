@@ -35,8 +35,12 @@ test('topk cache over Llama 2 tokens: each position shows its token, the next on
   const labels = Array.from(columns.labels as ArrayLike<number>, Number).slice(row * T, (row + 1) * T);
   assert.equal(view.text, tok.decode(ids));
   const logits = await directRun(teacher.bytes, 1, 1, () => ({ input_ids: int64(Int32Array.from(ids), [1, T]), attention_mask: int64(new Int32Array(T).fill(1), [1, T]) }));
+  // each token's text follows the one before it, so the tokens join into the window's text
+  assert.equal(view.positions.map((p) => p.input.text).join(''), tok.decode(ids));
+  assert.ok(view.positions.slice(1).some((p) => p.input.text!.startsWith(' ')), 'word starts keep their space');
+  const after = (before: number, id: number): string => tok.decode([before, id]).slice(tok.decode([before]).length);
   for (const p of view.positions) {
-    assert.deepEqual(p.input, { id: ids[p.position], text: tok.decode([ids[p.position]!]) });
+    assert.equal(p.input.id, ids[p.position]);
     assert.equal(p.next?.id, labels[p.position]);
     assert.equal(p.candidates.length, 3);
     const lse = logSumExp64(logits, p.position * V, V);
@@ -44,7 +48,7 @@ test('topk cache over Llama 2 tokens: each position shows its token, the next on
     p.candidates.forEach((c, j) => {
       assert.equal(logits[p.position * V + c.id], logits[p.position * V + order[j]!], `position ${p.position}: candidate ${j} is the ${j + 1}th largest`);
       assert.ok(Math.abs(c.prob - Math.exp(logits[p.position * V + c.id]! - lse)) < 1e-5);
-      assert.equal(c.text, tok.decode([c.id]));
+      assert.equal(c.text, after(ids[p.position]!, c.id));
     });
     const topK = order.slice(0, K).reduce((a, id) => a + Math.exp(logits[p.position * V + id]! - lse), 0);
     assert.ok(Math.abs(p.tailMass! - (1 - topK)) < 1e-5);

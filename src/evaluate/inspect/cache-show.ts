@@ -111,7 +111,14 @@ export async function showCacheRow(dir: string, options: CacheShowOptions = {}):
     return stored ? decodeStoredColumn(values, stored) : values;
   };
   const { name: tokenizer, decode } = decoderFor(manifest, dir, options.tokenizer);
-  const text = (id: number): string | undefined => decode?.([id]);
+  // a token's text after the token before it: SentencePiece decoders drop the leading space of a text's first token
+  const text = (id: number, before?: number): string | undefined => {
+    if (!decode) return undefined;
+    if (before === undefined) return decode([id]);
+    const prefix = decode([before]);
+    const both = decode([before, id]);
+    return both.startsWith(prefix) ? both.slice(prefix.length) : decode([id]);
+  };
   const inputName = manifest.dataset.inputColumns[0];
   const inputs = inputName !== undefined && P > 1 ? column(inputName) : undefined;
   const labels = manifest.dataset.labelColumn !== undefined ? column(manifest.dataset.labelColumn) : undefined;
@@ -145,13 +152,14 @@ export async function showCacheRow(dir: string, options: CacheShowOptions = {}):
       candidates = drawn.sort((a, b) => b.prob - a.prob || a.id - b.id).slice(0, top);
       probOf = (id) => drawn.find((c) => c.id === id)?.prob ?? 0;
     }
-    for (const c of candidates) { const t = text(c.id); if (t !== undefined) c.text = t; }
-    const view: PositionView = { position: p, input: { id: inputs ? Number(inputs[p]) : row }, candidates, ...(tailMass !== undefined ? { tailMass } : {}) };
-    if (inputs) { const t = text(view.input.id); if (t !== undefined) view.input.text = t; }
+    const current = inputs ? Number(inputs[p]) : undefined;
+    if (P > 1) for (const c of candidates) { const t = text(c.id, current); if (t !== undefined) c.text = t; }
+    const view: PositionView = { position: p, input: { id: current ?? row }, candidates, ...(tailMass !== undefined ? { tailMass } : {}) };
+    if (current !== undefined) { const t = text(current, p > 0 ? Number(inputs![p - 1]) : undefined); if (t !== undefined) view.input.text = t; }
     const label = labels ? Number(labels[p]) : undefined;
     if (label !== undefined && label >= 0 && label < vocab) {
       const prob = probOf(label);
-      const t = P > 1 ? text(label) : undefined;
+      const t = P > 1 ? text(label, current) : undefined;
       view.next = { id: label, ...(t !== undefined ? { text: t } : {}), ...(prob !== undefined ? { prob } : {}) };
     }
     positions.push(view);
