@@ -7,6 +7,7 @@
  *   3. training throughput and GFLOP/s vs onnxruntime, wasm step profile, loader vs trainer (train.ts)
  *   4. scaling of precompute and one epoch at 1x/4x/16x rows (scaling.ts)
  *   5. parquet-wasm vs parquetjs-lite (parquet.ts)
+ *   6. the shard writer alone vs the CPU teacher, and Parquet settings (writer.ts)
  * Run: npm run bench [-- --quick] [--skip-precompute (reuse bench/precompute.json)]
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import type { runParquetBench } from './parquet.js';
 import type { runScalingBench } from './scaling.js';
 import type { runStorageBench } from './storage.js';
 import type { runTrainBench } from './train.js';
+import type { runWriterBench } from './writer.js';
 
 type Result<F extends (quick: boolean) => Promise<unknown>> = Awaited<ReturnType<F>>;
 
@@ -80,6 +82,7 @@ const storage = await child<Result<typeof runStorageBench>>('storage');
 const train = await child<Result<typeof runTrainBench>>('train');
 const scaling = await child<Result<typeof runScalingBench>>('scaling');
 const parquet = await child<Result<typeof runParquetBench>>('parquet');
+const writer = await child<Result<typeof runWriterBench>>('writer');
 
 const versions = Object.fromEntries(['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'apache-arrow', 'parquet-wasm', 'parquetjs-lite']
   .map((p) => [p, json<{ version: string }>(path.resolve('node_modules', p, 'package.json')).version]));
@@ -118,6 +121,12 @@ function headline(): [string, string][] {
   for (const [stage, f] of Object.entries(scaling?.flatness ?? {})) {
     out.push([`scaling ${stage} 1x-16x rows`, `${f.setupSeconds.toFixed(1)} s + ${f.msPerRow.toFixed(3)} ms/row (R^2 ${f.r2.toFixed(3)}), peak RSS 16x/1x ${f.peakRss16xOver1x.toFixed(2)}`]);
   }
+  // the widest encoder pool measured: what a machine with cores to spare gets
+  for (const w of writer?.writer ?? []) {
+    if (w.threads !== Math.max(...(writer?.writer ?? []).map((x) => x.threads))) continue;
+    if (!/full f32|topk k=32/.test(w.targets)) continue;
+    out.push([`writer alone / CPU teacher rows/s, ${w.case}, ${w.targets}, ${w.format} (target >= 5)`, `${w.writerOverTeacher.toFixed(1)} (${w.writerRowsPerSecond.median.toFixed(0)} vs ${w.teacherRowsPerSecond.median.toFixed(0)} rows/s, ${w.threads} encoder threads)`]);
+  }
   if (parquet) out.push(['parquetjs-lite / parquet-wasm (SNAPPY)', `write x${parquet.ratios.writeJsOverWasmSnappy!.toFixed(1)}, read x${parquet.ratios.readJsOverWasmSnappy!.toFixed(1)}, bytes x${parquet.ratios.bytesJsOverWasmSnappy!.toFixed(2)}`]);
   return out;
 }
@@ -128,7 +137,7 @@ printTable(`headline figures (medians; full tables above)`, ['figure', 'value'],
 writeJson(args.out, {
   quick: args.quick, command: `npm run bench${args.quick ? ' -- --quick' : ''}`, startedAt: machine.date, loadAverageAtStart: machine.loadAverage,
   backends: train?.backends, failures, versions, loadAverageAtEnd: machineInfo().loadAverage, seconds: { ...seconds, total },
-  headline: Object.fromEntries(summary), precompute, storage, train, scaling, parquet,
+  headline: Object.fromEntries(summary), precompute, storage, train, scaling, parquet, writer,
 });
 rmSync(tmp, { recursive: true, force: true });
 console.log(`\nwrote ${path.relative(process.cwd(), args.out)} in ${total} s (${Object.entries(seconds).map(([k, v]) => `${k} ${v} s`).join(', ')})`);
