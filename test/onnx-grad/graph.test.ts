@@ -43,6 +43,29 @@ test('broadcasting reductions with a dynamic batch dim: one model, several batch
   }
 });
 
+test('symbolic dims: different symbols may broadcast (n = 1 against m = 3), equal ones may not', async () => {
+  for (const [n, m] of [[1, 3], [3, 1], [3, 3]] as const) {
+    await checkGradients({
+      build: (g) => {
+        const a = g.input('a', 'float32', ['n', 4]), b = g.input('b', 'float32', ['m', 4]), c = g.input('c', 'float32', ['n', 1]);
+        const ab = g.op('Mul', [g.op('Tanh', [a]), b]);
+        return g.op('ReduceSum', [g.op('Mul', [g.op('Add', [ab, c]), ab])], { keepdims: 0 });
+      },
+      feeds: { a: randn(rng, [n, 4]), b: randn(rng, [m, 4]), c: randn(rng, [n, 1]) },
+      wrt: ['a', 'b', 'c'],
+    });
+  }
+  // a Constant node holding axes as value_ints
+  await checkGradients({
+    build: (g) => {
+      const axes = g.op('Constant', [], { value_ints: [1] });
+      return projectedLoss(g, g.op('Unsqueeze', [g.op('ReduceSum', [g.op('Tanh', [g.input('x', 'float32', ['n', 3])]), axes], { keepdims: 0 }), axes]), [2, 1]);
+    },
+    feeds: { x: randn(rng, [2, 3]), ...projFeed(rng, [2, 1]) },
+    wrt: ['x'],
+  });
+});
+
 test('masks and comparisons carry no gradient; a wrt value off the path gets zeros', async () => {
   const { grads } = await checkGradients({
     build: (g) => {

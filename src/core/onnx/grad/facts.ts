@@ -1,5 +1,5 @@
 import { attributeValue } from '../attributes.js';
-import { tensorToArray, valueInfoDims, type Dim } from '../tensor.js';
+import { tensorFromArray, tensorToArray, valueInfoDims, type Dim } from '../tensor.js';
 import { DataType, type GraphProto, type NodeProto, type TensorProto } from '../types.js';
 
 /** Reads one attribute of a node (ints as numbers), or undefined when the node does not set it. */
@@ -69,6 +69,11 @@ export class GraphFacts {
       if (node.opType === 'Constant' && !node.domain) {
         const value = nodeAttr(node, 'value');
         if (value && typeof value === 'object' && !Array.isArray(value) && 'dataType' in value) this.addConstant(node.output![0]!, value);
+        const ints = nodeAttr(node, 'value_ints') ?? nodeAttr(node, 'value_int');
+        if (ints !== undefined) {
+          const list = (Array.isArray(ints) ? ints : [ints]) as number[];
+          this.addConstant(node.output![0]!, tensorFromArray(node.output![0]!, BigInt64Array.from(list, (v) => BigInt(v)), Array.isArray(ints) ? [list.length] : []));
+        }
       }
       if (node.opType === 'Cast') this.declaredType.set(node.output![0]!, nodeAttr(node, 'to') as number);
     }
