@@ -18,7 +18,10 @@ export function datasetSpecOf(loaded: LoadedRecipe, split?: Split): DatasetSpec 
 export function datasetSpecOfSection(d: DatasetSection, baseDir: string, split?: Split): DatasetSpec {
   const s = split ?? d.split;
   const limit = d.limit !== undefined ? { limit: d.limit } : {};
-  if (d.name === 'mnist') return { name: 'mnist', split: s, ...limit };
+  if (d.name === 'mnist') {
+    if (d.tokenizer !== undefined) throw new RecipeError(`dataset 'mnist' is images; dataset.tokenizer applies to text (moby-dick, sotu, or file with a text path); drop it`);
+    return { name: 'mnist', split: s, ...limit };
+  }
   if (d.name === 'moby-dick' || d.name === 'sotu') {
     if (d.seq_len === undefined) throw new RecipeError(`dataset '${d.name}' needs dataset.seq_len (tokens per window), e.g. dataset.seq_len=128`);
     return { name: d.name, split: s, seqLen: d.seq_len, ...(d.stride ? { stride: d.stride } : {}), ...limit, ...tokenizeOf(d, baseDir) };
