@@ -11,10 +11,9 @@ import path from 'node:path';
 import { Table } from 'apache-arrow';
 import { encodeShard, readShards } from '../../src/cache/index.js';
 import { openDataset, type Dataset } from '../../src/data/index.js';
-import { planPrecompute, precompute, uniforms } from '../../src/precompute/index.js';
+import { planPrecompute, precompute } from '../../src/precompute/index.js';
 import { validateRecipe, datasetSpecOf, type LoadedRecipe } from '../../src/recipe/index.js';
 import { targetColumns } from '../../src/cache/targets/index.js';
-import { flatValues } from '../../src/core/util/arrow.js';
 import { sha256Bytes, writeFileAtomic } from '../../src/core/util/fs.js';
 import { mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
 import { measureVocabRss, type VocabRss } from './lib/vocab-rss.js';
@@ -60,6 +59,8 @@ interface Throughput {
   precomputeRowsPerSecond: number; sessionRunRowsPerSecond: number; ratio: number;
   /** The plain loop with precompute's session options (no spinning), and precompute against it: the pipeline's own overhead. */
   sessionRunNoSpinRowsPerSecond: number; ratioVsNoSpin: number;
+  /** Precompute with cache.input_dtype=as_fed (inputs as fed to the teacher, as before narrow stored columns), and its ratio to session.run. */
+  precomputeAsFedRowsPerSecond: number; ratioAsFed: number;
   /** Spreads over the rounds: wall rates, per-round ratios, and CPU-time ratios (which a busy machine skews less). */
   precompute: Spread; sessionRun: Spread; ratioPerRound: Spread; cpuRatioPerRound: Spread;
   /** Single-thread costs of precompute's work besides the teacher, in ms per 1000 rows. */
@@ -106,15 +107,19 @@ for (const [label, raw] of cases) {
       sessionRun: async () => { rows = (await sessionRunLoop(loaded(r))).rows; },
       sessionRunNoSpin: async () => { await sessionRunLoop(loaded(r), false, true); },
       precompute: async () => { rmSync((await precompute(loaded(r), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
+      // inputs stored as the teacher is fed them (float32 pixels, int32 ids): how caches were written before
+      precomputeAsFed: async () => { rmSync((await precompute(loaded({ ...r, cache: { ...r.cache, input_dtype: 'as_fed' } }), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
     }, { warmup: 1, reps: quick ? 2 : 5, pauseMs: quick ? 50 : 200 });
     const pre = rates(rows, times.precompute.wall);
     const run = rates(rows, times.sessionRun.wall);
     const p = spread(pre);
     const s = spread(run);
     const ns = spread(rates(rows, times.sessionRunNoSpin.wall));
+    const asFed = spread(rates(rows, times.precomputeAsFed.wall));
     throughput.push({
       case: label, format, rows, precomputeRowsPerSecond: p.median, sessionRunRowsPerSecond: s.median, ratio: p.median / s.median,
       sessionRunNoSpinRowsPerSecond: ns.median, ratioVsNoSpin: p.median / ns.median,
+      precomputeAsFedRowsPerSecond: asFed.median, ratioAsFed: asFed.median / s.median,
       precompute: p, sessionRun: s, ratioPerRound: spread(pre.map((x, i) => x / run[i]!)),
       cpuRatioPerRound: spread(times.sessionRun.cpu.map((c, i) => c / times.precompute.cpu[i]!)),
       profileMsPer1000Rows: await profile(raw, format),
@@ -160,9 +165,9 @@ const vocab = (quick ? [1, 4] : [2, 8]).map(vocabRss);
 
 const mb = (b: number): string => (b / 2 ** 20).toFixed(0);
 printTable(`precompute vs plain session.run (same batches, same head; medians of interleaved rounds)${quick ? ' [quick]' : ''}`,
-  ['case', 'format', 'rows', 'precompute rows/s', 'session.run rows/s', 'ratio', 'ratio range', 'cpu ratio', 'run no-spin rows/s', 'ratio vs no-spin'],
+  ['case', 'format', 'rows', 'precompute rows/s', 'session.run rows/s', 'ratio', 'ratio range', 'cpu ratio', 'run no-spin rows/s', 'ratio vs no-spin', 'as_fed ratio'],
   throughput.map((t) => [t.case, t.format, t.rows, t.precomputeRowsPerSecond.toFixed(0), t.sessionRunRowsPerSecond.toFixed(0), t.ratio.toFixed(2),
-    `${t.ratioPerRound.min.toFixed(2)}-${t.ratioPerRound.max.toFixed(2)}`, t.cpuRatioPerRound.median.toFixed(2), t.sessionRunNoSpinRowsPerSecond.toFixed(0), t.ratioVsNoSpin.toFixed(2)]));
+    `${t.ratioPerRound.min.toFixed(2)}-${t.ratioPerRound.max.toFixed(2)}`, t.cpuRatioPerRound.median.toFixed(2), t.sessionRunNoSpinRowsPerSecond.toFixed(0), t.ratioVsNoSpin.toFixed(2), t.ratioAsFed.toFixed(2)]));
 const phases = [...new Set(throughput.flatMap((t) => Object.keys(t.profileMsPer1000Rows)))];
 printTable('where the time goes: single-thread ms per 1000 rows of each part alone (encode, hash and writes run on the writer thread)',
   ['case', 'format', ...phases], throughput.map((t) => [t.case, t.format, ...phases.map((p) => t.profileMsPer1000Rows[p]?.toFixed(1) ?? '-')]));
