@@ -67,7 +67,7 @@ if (!opts['skip-train']) {
     let resume = false;
     if (name === 'lowrank-svd') {
       // until train() applies student.init itself: the SVD weights as a step-0 checkpoint the run resumes from
-      await selectBackend(loaded.recipe.train.backend);
+      await selectBackend();
       const student = buildStudent(svdSpec, { seed: loaded.recipe.student!.seed });
       const optimizer = new AdamW(student.params, { lr: loaded.recipe.train.lr, weightDecay: loaded.recipe.train.weight_decay });
       const outDir = join(root, name);

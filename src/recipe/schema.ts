@@ -158,7 +158,10 @@ export const distillSchema = z.object({
 
 export const trainSchema = z.object({
   /** Backend: auto picks tfjs-node when installed, else wasm. */
-  backend: z.enum(['auto', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
+  /** auto: onnxruntime (forward, loss, backward and optimizer as ONNX graphs); tfjs-node, wasm, cpu: TensorFlow.js. */
+  backend: z.enum(['auto', 'onnxruntime', 'tfjs-node', 'wasm', 'cpu']).default('auto'),
+  /** onnxruntime backend: execution providers in order of preference (cuda where installed). */
+  providers: z.array(z.string()).default(['cpu']),
   /** wasm threads; 0: $KENNIS_WASM_THREADS if set, else every core. */
   threads: z.number().int().nonnegative().max(LIMITS.threads).default(0),
   /** Micro-batch size in rows. */

@@ -18,6 +18,8 @@ import { observeEvaluation, type SelectionState } from './selection.js';
 import { studentSpecFor, type StudentInput } from './student-spec.js';
 import type { StudentSpec } from './students/index.js';
 import { TfjsTrainer } from './tfjs-trainer.js';
+import { initialStudentWeights } from './init.js';
+import { OnnxTrainer } from './onnxruntime/index.js';
 import type { StudentTrainer, TrainerSetup } from './trainer.js';
 
 /** What a training run did; printed by `kennis train --json`. */
@@ -89,6 +91,11 @@ interface RunSetup {
 
 /** Trains the recipe's student from its cache alone; the teacher is never loaded. */
 export async function train(loaded: LoadedRecipe, options: TrainOptions = {}): Promise<TrainSummary> {
+  // metrics, TensorBoard events, checkpoints and the student all live under output.dir
+  return withFileErrors({ setting: 'output.dir', rerun: 'rerun with --resume' }, () => trainIn(loaded, options));
+}
+
+async function trainIn(loaded: LoadedRecipe, options: TrainOptions): Promise<TrainSummary> {
   const run = await setup(loaded, options);
   try {
     const started = performance.now();
@@ -119,7 +126,7 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     alpha: recipe.distill.alpha, temperature: recipe.distill.temperature, divergence: recipe.distill.divergence,
     beta: recipe.distill.beta, tail: recipe.distill.tail,
   };
-  const trainer = await createTrainer(t.backend, {
+  const trainer = await createTrainer(t, {
     spec, input, manifest: cache.manifest, loss, seed: recipe.student!.seed, threads: t.threads,
     optimizer: { kind: t.optimizer, lr: t.lr, weightDecay: t.weight_decay, momentum: t.momentum, clipNorm: t.clip_norm },
   });
@@ -129,6 +136,9 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     runDir = await openRunDir(outDir, recipe, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, allowRecipeChange: options.allowRecipeChange ?? false, onWarning });
     const checkpoints = join(outDir, 'checkpoints');
     onLog(`kennis train: ${spec.arch} student, ${trainer.parameterCount().toLocaleString('en-US')} parameters, backend ${trainer.backend}${typeof trainer.threads === 'number' ? ` (${trainer.threads} thread${trainer.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
+    // student.init (e.g. teacher_svd) replaces the seeded random weights; a resumed run's checkpoint replaces both
+    const init = initialStudentWeights(loaded, spec);
+    if (init) trainer.setWeights(init);
     let position: TrainPosition = { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 };
     let selection: SelectionState = {};
     let resumedFrom: number | undefined;
@@ -270,8 +280,10 @@ function checkpoint(run: RunSetup): Promise<string> {
 }
 
 /** The trainer of a `train.backend` preference. */
-async function createTrainer(backend: LoadedRecipe['recipe']['train']['backend'], setup: TrainerSetup): Promise<StudentTrainer> {
-  return TfjsTrainer.create(setup, backend);
+async function createTrainer(t: LoadedRecipe['recipe']['train'], setup: TrainerSetup): Promise<StudentTrainer> {
+  // onnxruntime runs every kennis student at native speed; TensorFlow.js stays for those who ask
+  if (t.backend === 'auto' || t.backend === 'onnxruntime') return OnnxTrainer.create(setup, { providers: t.providers });
+  return TfjsTrainer.create(setup, t.backend);
 }
 
 async function openEvalCache(loaded: LoadedRecipe, onWarning: (message: string) => void): Promise<VerifiedCache | undefined> {
