@@ -89,6 +89,11 @@ test('Concat, Split and Slice (negative bounds, steps, omitted axes)', async () 
   await shapeOp((g, x) => g.op('Slice', [x, g.int64s([1, -3]), g.int64s([100, -1]), g.int64s([1, 2])]), [2, 2, 2]);
   await shapeOp((g, x) => g.op('Slice', [x, g.int64s([-1, 0]), g.int64s([-100, 4]), g.int64s([2, 0]), g.int64s([-2, 1])]), [2, 3, 2]);
   await shapeOp((g, x) => g.op('Slice', [x, g.int64s([0, 1, 0]), g.int64s([2, 3, 3])]), [2, 2, 3]);
+  await shapeOp((g, x) => g.op('Slice', [x, g.input('starts', 'int64', [2]), g.input('ends', 'int64', [2]), g.int64s([-1, 1])]), [2, 1, 3], {
+    starts: ints(-100, 1), ends: ints(3, -1),
+  });
+  await shapeOp((g, x) => g.op('Slice', [x, g.constant(Int32Array.of(1, 1), [2]), g.constant(Int32Array.of(7, 2), [2]), g.constant(Int32Array.of(0, 2), [2]), g.constant(Int32Array.of(1, 1), [2])]), [1, 3, 1]);
+  await shapeOp((g, x) => g.op('Slice', [x, g.int64s([2]), g.int64s([1]), g.int64s([1])]), [2, 0, 4]);
 });
 
 test('Gather: embedding rows with repeated ids add up; other axes; indices get no gradient', async () => {

@@ -89,6 +89,40 @@ function tileRule(c: GradContext): (string | undefined)[] {
   return [c.reduceSum(split, Array.from({ length: rank }, (_, i) => 2 * i), false)];
 }
 
+/**
+ * Slice: with unit steps, dy padded back with zeros (pads from the clamped starts and ends, so
+ * negative and out-of-range bounds work, fed or constant); with other steps, dy scattered to
+ * the positions the same Slice picks from an index tensor.
+ */
+function sliceRule(c: GradContext): (string | undefined)[] {
+  const [x, starts, ends, axesIn, steps] = [c.x(0), c.x(1), c.x(2), c.x(3), c.x(4)];
+  const rank = c.facts.rank(x);
+  const count = c.facts.constInts(starts)?.length ?? c.facts.staticDims(starts)?.[0];
+  const axes = axesIn ? c.facts.constInts(axesIn) : count === undefined ? undefined : Array.from({ length: count }, (_, i) => i);
+  const unitSteps = !steps || c.facts.constInts(steps)?.every((v) => v === 1);
+  if (!unitSteps || rank === undefined || !axes) {
+    const positions = c.op('Slice', [positionsOf(c, x), ...(c.node.input ?? []).slice(1)]);
+    return [scatterFlat(c, x, positions, c.dy, false)];
+  }
+  const normalized = axes.map((a) => (a < 0 ? a + rank : a));
+  const dims = c.op('Gather', [c.op('Shape', [x]), c.ints(normalized)], { axis: 0 });
+  const zero = c.g.scalar(0, 'int64');
+  const clamp = (given: string): string => {
+    const bound = c.facts.elemType(given) === DataType.INT64 ? given : c.op('Cast', [given], { to: DataType.INT64 });
+    const wrapped = c.op('Where', [c.op('Less', [bound, zero]), c.op('Add', [bound, dims]), bound]);
+    return c.op('Max', [c.op('Min', [wrapped, dims]), zero]);
+  };
+  const begin = clamp(starts);
+  const end = c.op('Max', [clamp(ends), begin]);
+  const after = c.op('Sub', [dims, end]);
+  const perAxis = (v: string): string[] => Array.from({ length: rank }, (_, i) => {
+    const j = normalized.indexOf(i);
+    return j < 0 ? c.ints([0]) : c.op('Slice', [v, c.ints([j]), c.ints([j + 1])]);
+  });
+  const pads = c.op('Concat', [...perAxis(begin), ...perAxis(after)], { axis: 0 });
+  return [c.op('Pad', [c.dy, pads])];
+}
+
 /** Rules for ops that move, select or re-shape elements. */
 export const SHAPE_RULES: Record<string, GradientRule> = {
   Reshape: reshapeBack,
@@ -103,10 +137,7 @@ export const SHAPE_RULES: Record<string, GradientRule> = {
     perm.forEach((p, i) => { inverse[p] = i; });
     return [c.op('Transpose', [c.dy], { perm: inverse })];
   },
-  Slice: (c) => {
-    const positions = c.op('Slice', [positionsOf(c, c.x(0)), ...(c.node.input ?? []).slice(1)]);
-    return [scatterFlat(c, c.x(0), positions, c.dy, false)];
-  },
+  Slice: sliceRule,
   Gather: gatherRule,
   Concat: concatRule,
   Split: splitRule,
