@@ -90,7 +90,7 @@ test('an MLP built outside kennis\'s student code (a fixture graph) trains on MN
     const trainer = await OnnxTrainer.fromModel(s, model, 'fixture mlp');
     const loader = new CacheLoader(train.dir, train.manifest, { columns: trainingColumns(train.manifest, input), batchSize: 64, shuffleBuffer: 600, seed: 1 });
     let step = 0;
-    for (let e = 0; e < 6; e++) for await (const b of loader.epoch(e)) await trainer.step([b], 3e-3, step++);
+    for (let e = 0; e < 4; e++) for await (const b of loader.epoch(e)) await trainer.step([b], 3e-3, step++);
     const heldLoader = new CacheLoader(held.dir, held.manifest, { columns: trainingColumns(held.manifest, input), batchSize: 256, shuffleBuffer: 1, seed: 0 });
     const m = await trainer.evaluate(heldLoader, held.manifest);
     assert.ok(m.accuracy >= 0.8, `held-out accuracy ${m.accuracy} after ${step} steps on ${train.manifest.dataset.rows} rows`);
