@@ -52,7 +52,8 @@ export interface RunDir {
 export async function openRunDir(dir: string, recipe: Recipe, options: RunDirOptions): Promise<RunDir> {
   checkRunFlags(options);
   if (options.resume && !existsSync(join(dir, RUN_RECIPE))) throw nothingToResume(dir);
-  const where = { setting: 'output.dir' };
+  // before the run exists there is nothing to resume: the fix is a plain rerun
+  const where = { setting: 'output.dir', rerun: 'rerun' };
   await makeDir(dir, { action: 'creating output directory', ...where });
   const lock = await lockRunDir(dir, options.onWarning);
   try {

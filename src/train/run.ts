@@ -11,6 +11,8 @@ import type { EvalMetrics } from './evaluate.js';
 import { CacheLoader, type LoaderBatch } from './loader/index.js';
 import type { KdLossOptions } from './losses/index.js';
 import { MetricsSink } from './metrics.js';
+import { flattenHParams, graphDefFromOnnx, memoryScalars, PhaseTimes } from './tensorboard/index.js';
+import { studentModel } from './students/onnx/index.js';
 import { constant, cosineWithWarmup } from './optim/index.js';
 import { saveStudent } from './save.js';
 import { checkRunFlags, openRunDir, type RunDir } from './run-dir.js';
@@ -101,7 +103,12 @@ async function trainIn(loaded: LoadedRecipe, options: TrainOptions): Promise<Tra
     const started = performance.now();
     const startSamples = run.position.samples;
     await loop(run, options);
-    return await finish(run, (performance.now() - started) / 1000, run.position.samples - startSamples);
+    const summary = await finish(run, (performance.now() - started) / 1000, run.position.samples - startSamples);
+    run.sink.board.hparamsEnd('success');
+    return summary;
+  } catch (e) {
+    run.sink.board.hparamsEnd('failure');
+    throw e;
   } finally {
     run.sink.close();
     run.trainer.dispose();
@@ -166,6 +173,7 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     const schedule = t.schedule === 'cosine' ? cosineWithWarmup({ lr: t.lr, warmupSteps: Math.min(t.warmup_steps, totalSteps - 1), totalSteps }) : constant(t.lr);
     const progress = options.progress ? createProgress({ total: totalSteps, unit: 'steps', label: 'train' }) : undefined;
     const sink = new MetricsSink(outDir, progress, onLog);
+    describeRun(sink, recipe, spec, input.column, trainer, cache.manifest.targets.seqLen !== undefined);
     return {
       recipe, outDir, runDir, cache, evalCache, spec, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position, selection,
       ...(resumedFrom !== undefined ? { resumedFrom } : {}),
@@ -175,6 +183,21 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
     await runDir?.release();
     throw e;
   }
+}
+
+/**
+ * TensorBoard's Graphs tab gets the student's ONNX graph (its inference part, with the starting
+ * weights), and its HParams tab the recipe's values with the metrics to compare runs by.
+ */
+function describeRun(sink: MetricsSink, recipe: LoadedRecipe['recipe'], spec: StudentSpec, inputName: string, trainer: StudentTrainer, sequence: boolean): void {
+  sink.board.graph(graphDefFromOnnx(studentModel(spec, trainer.getWeights(), { inputName })));
+  const headline = sequence ? 'eval/bits_per_byte' : 'eval/accuracy';
+  sink.board.hparams(flattenHParams(recipe), {
+    metrics: [
+      { tag: headline, dataset: 'validation' }, { tag: 'eval/loss', dataset: 'validation' },
+      { tag: 'eval/kl_to_teacher', dataset: 'validation' }, { tag: 'loss', dataset: 'training' },
+    ],
+  });
 }
 
 /** Optimizer steps until the run's last one, with logging, evaluation and checkpoints on their cadences. */
@@ -187,13 +210,17 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
   let windowStart = performance.now();
   let windowSamples = 0;
   let micro: LoaderBatch[] = [];
+  // per-phase wall time: waiting for data, the step itself, evaluation and checkpoints
+  const phases = new PhaseTimes();
+  let waitStart = performance.now();
   while (position.step < totalSteps) {
     for await (const batch of loader.epoch(position.epoch, position.batchInEpoch)) {
+      phases.add('data', performance.now() - waitStart);
       micro.push(batch);
       position.batchInEpoch++;
-      if (micro.length < t.grad_accum) continue;
+      if (micro.length < t.grad_accum) { waitStart = performance.now(); continue; }
       const lr = run.schedule(position.step);
-      const r = await trainer.step(micro, lr, position.step);
+      const r = await phases.time('step', () => trainer.step(micro, lr, position.step));
       const rows = micro.reduce((n, b) => n + b.size, 0);
       micro = [];
       position.step++;
@@ -204,14 +231,18 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
         sink.record(position.step, {
           loss: r.loss, ce_loss: r.ce, kd_loss: r.kd, lr, grad_norm: r.gradNorm,
           samples_per_second: windowSamples / secs, tokens_per_second: (windowSamples * tokensPerRow) / secs,
+          ...memoryScalars(trainer.memory?.()), ...phases.scalars(t.log_every),
         });
         windowStart = performance.now();
         windowSamples = 0;
       }
       sink.progressAt(position.step, { loss: +r.loss.toFixed(4), 'rows/s': Math.round((position.samples - startSamples) / ((performance.now() - started) / 1000)) });
+      if (t.histogram_every > 0 && position.step % t.histogram_every === 0) {
+        sink.board.histograms(Object.fromEntries(Object.entries(trainer.getWeights()).map(([k, w]) => [`weights/${k}`, w.data])), position.step);
+      }
       if (position.step < totalSteps) {
-        if (t.eval_every > 0 && position.step % t.eval_every === 0) await evaluateRun(run);
-        if (t.checkpoint_every > 0 && position.step % t.checkpoint_every === 0) await checkpoint(run);
+        if (t.eval_every > 0 && position.step % t.eval_every === 0) await phases.time('eval', () => evaluateRun(run));
+        if (t.checkpoint_every > 0 && position.step % t.checkpoint_every === 0) await phases.time('checkpoint', () => checkpoint(run));
         if (run.stopped) {
           sink.log(`early stop at step ${position.step}: ${run.stopped.reason}`);
           return;
@@ -219,6 +250,7 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
       }
       options.onStep?.(position.step);
       if (position.step >= totalSteps) return;
+      waitStart = performance.now();
     }
     // an epoch's tail that does not fill grad_accum micro-batches is dropped, as DataLoader's drop_last
     micro = [];

@@ -7,7 +7,8 @@ import { sha256Bytes } from '../../src/core/util/fs.js';
 import { Rng } from '../../src/core/util/rng.js';
 import { checkpointName, loadLatestCheckpoint, saveCheckpoint, type Checkpoint } from '../../src/train/checkpoint.js';
 import { tempDir } from '../cache/tmp.js';
-import { LONG_NAME, hashFiles, makeReadOnly, noDisk, tempsUnder, tinyDisk } from './disk.js';
+import { treeHashes as hashFiles } from '../fixtures/cli.js';
+import { LONG_NAME, makeReadOnly, noDisk, tempsUnder, tinyDisk } from './disk.js';
 
 const rng = new Rng(7);
 const tensor = (shape: number[]) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.normal()) });

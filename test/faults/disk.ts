@@ -4,10 +4,9 @@
  * (ENOTDIR), a directory where a file goes (EISDIR) and an over-long name (ENAMETOOLONG) anywhere.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after } from 'node:test';
 
 const mounted: string[] = [];
@@ -46,28 +45,6 @@ export const noDisk = process.getuid?.() === 0 ? false : 'needs root to mount a 
 
 /** A name longer than any file system allows (NAME_MAX is 255). */
 export const LONG_NAME = 'n'.repeat(300);
-
-/** sha256 of every file under `dirs` by path: compare before and after a fault to prove nothing was lost or changed. */
-export function hashFiles(...dirs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (root: string, d: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names.sort()) {
-      const p = join(d, n);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) walk(root, p);
-      else if (st.isFile()) out[join(root, relative(root, p))] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  for (const d of dirs) walk(d, d);
-  return out;
-}
 
 /** Files under `dir` whose names mark temporaries (kennis temp files, checkpoint temp dirs): none may survive a fault. */
 export function tempsUnder(dir: string): string[] {

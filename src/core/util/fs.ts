@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileError, type FileContext } from '../errors/fs.js';
 
@@ -54,8 +54,21 @@ export async function makeDir(dir: string, context: FileContext = {}): Promise<s
   try {
     return await mkdir(dir, { recursive: true });
   } catch (err) {
-    throw fileError(err, { action: 'creating directory', path: dir, ...context });
+    throw fileError(await trueMkdirError(dir, err), { action: 'creating directory', path: dir, ...context });
   }
+}
+
+/**
+ * Recursive mkdir reports ENOENT for the leaf when a parent cannot be created (a read-only
+ * mount, no permission); creating the first missing ancestor alone gives the real cause.
+ */
+async function trueMkdirError(dir: string, err: unknown): Promise<unknown> {
+  if (!isCode(err, 'ENOENT')) return err;
+  let missing = path.resolve(dir);
+  for (let parent = path.dirname(missing); parent !== missing; missing = parent, parent = path.dirname(parent)) {
+    if (await stat(parent).then(() => true, () => false)) break;
+  }
+  return mkdir(missing).then(() => err, (e: unknown) => e);
 }
 
 /** fsync of a directory; platforms that cannot open or sync directories (Windows) skip it. */
