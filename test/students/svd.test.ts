@@ -1,11 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { svd, symmetricEigen, truncateSvd } from '../../src/core/util/svd.js';
 import { Rng } from '../../src/core/util/index.js';
 import { GraphBuilder, attr } from '../../src/core/onnx/index.js';
-import { TeacherError, TrainError } from '../../src/core/errors/index.js';
+import { RecipeError, TeacherError, TrainError } from '../../src/core/errors/index.js';
+import type { Manifest } from '../../src/cache/index.js';
+import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
+import { initialStudentWeights, studentSpecFor } from '../../src/train/index.js';
 import { buildStudent, lowRankSpec, teacherDenseLayers, teacherSvdWeights, type MlpSpec } from '../../src/train/students/index.js';
 import { exportStudentToOnnx } from '../../src/evaluate/export/index.js';
 import { assertClose, use } from '../nn/helpers.js';
@@ -161,4 +167,37 @@ test('bad input: a rank no layer allows, and a teacher whose layers do not match
   assert.throws(() => teacherSvdWeights({ ...base, hidden: [16, 6] }, 4, layers, 'teacher.onnx'),
     (e: Error) => e instanceof TeacherError && /teacher 'teacher\.onnx' has dense layers 10x8, 8x6, 6x3, the student 10x16, 16x6, 6x3; set student\.hidden to \[8, 6\]/.test(e.message));
   assert.throws(() => teacherSvdWeights({ ...base, inputs: 12 }, 4, layers, 'teacher.onnx'), (e: Error) => e instanceof TeacherError && /plain stack of dense layers with the same inputs and classes/.test(e.message));
+});
+
+/** The bits of a cache manifest studentSpecFor reads: a 10-value input column and 3 classes. */
+const manifest = {
+  dataset: { inputColumns: ['image'] },
+  schema: [{ name: 'image', type: 'FixedSizeList[10]<Float32>' }],
+  targets: { vocab: 3 },
+} as unknown as Manifest;
+
+test('recipe: student.rank sizes the low-rank student, student.init teacher_svd reads the teacher file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kennis-svd-'));
+  const t = teacher(new Rng(7), 4);
+  writeFileSync(join(dir, 'teacher.onnx'), t.bytes);
+  const loaded = (student: Record<string, unknown>): LoadedRecipe => ({
+    recipe: validateRecipe({ teacher: { path: 'teacher.onnx' }, dataset: { name: 'mnist' }, student: { arch: 'mlp', ...student } }), baseDir: dir,
+  });
+  const svdRecipe = loaded({ hidden: [8, 6], rank: 4, init: 'teacher_svd' });
+  const { spec } = studentSpecFor(svdRecipe.recipe.student, manifest, dir);
+  assert.deepEqual(spec, lowRankSpec({ ...base, inputDropout: 0 }, 4));
+  const weights = initialStudentWeights(svdRecipe, spec)!;
+  assert.deepEqual(weights, teacherSvdWeights(base, 4, teacherDenseLayers(t.bytes, 'teacher'), 'teacher').weights);
+  // rank alone: the same student from a random init
+  const random = loaded({ hidden: [8, 6], rank: 4 });
+  assert.deepEqual(studentSpecFor(random.recipe.student, manifest, dir).spec, spec);
+  assert.equal(initialStudentWeights(random, spec), undefined);
+  // bad input: one error each, naming the field and the fix
+  assert.throws(() => studentSpecFor(loaded({ hidden: [8, 6], init: 'teacher_svd' }).recipe.student, manifest, dir), (e: Error) => e instanceof RecipeError && /student\.init teacher_svd needs student\.rank/.test(e.message));
+  assert.throws(() => studentSpecFor({ ...loaded({ rank: 4 }).recipe.student!, arch: 'cnn' }, manifest, dir), (e: Error) => e instanceof RecipeError && /apply to mlp students, this one is cnn/.test(e.message));
+  assert.throws(() => studentSpecFor(loaded({ hidden: [8, 6], rank: 9 }).recipe.student, manifest, dir), (e: Error) => e instanceof TrainError && /student\.rank 9 factorizes none/.test(e.message));
+  const wide = loaded({ hidden: [16, 6], rank: 4, init: 'teacher_svd' });
+  assert.throws(() => initialStudentWeights(wide, studentSpecFor(wide.recipe.student, manifest, dir).spec), (e: Error) => e instanceof TeacherError && /set student\.hidden to \[8, 6\]/.test(e.message));
+  const missing = { ...svdRecipe, recipe: { ...svdRecipe.recipe, teacher: { ...svdRecipe.recipe.teacher, path: 'gone.onnx' } } };
+  assert.throws(() => initialStudentWeights(missing, spec), (e: Error) => e instanceof TeacherError && /gone\.onnx' cannot be read for student\.init teacher_svd/.test(e.message));
 });
