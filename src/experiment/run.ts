@@ -52,7 +52,7 @@ export async function distillAndCompare(file: string, overrides: readonly string
   await runStage(`precompute ${recipe.train.eval_split}`, { stage: 'precompute', recipe: file, overrides: [...overrides, `dataset.split=${recipe.train.eval_split}`] });
   // baseline and distilled student train at once; a rerun reuses or resumes them
   const shared = [...overrides, ...parallelTraining(recipe, 2)];
-  const log = options.onLog ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const log = options.onLog ?? (() => undefined);
   const trainStudent = async (name: string, extra: string[]) =>
     (await trainCell(file, join(runDir, name), name, [...shared, ...extra], options.overwrite ?? false, log)).train;
   const [baseline, distilled] = await Promise.all([trainStudent('baseline', ['distill.alpha=0']), trainStudent('distilled', [])]);

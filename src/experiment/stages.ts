@@ -35,7 +35,7 @@ export async function runStageHere(request: StageRequest): Promise<StageResults[
   switch (request.stage) {
     case 'precompute': {
       const [{ loadRecipe }, { precompute }] = await Promise.all([import('../recipe/index.js'), import('../precompute/index.js')]);
-      return precompute(loadRecipe(request.recipe, request.overrides), { progress: true });
+      return precompute(loadRecipe(request.recipe, request.overrides), { onWarning: childReporter.onWarning, progress: true });
     }
     case 'train': {
       const [{ loadRecipe }, { train }] = await Promise.all([import('../recipe/index.js'), import('../train/index.js')]);

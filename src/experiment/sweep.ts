@@ -61,7 +61,7 @@ const CELL_FILE = 'cell.json';
  */
 export async function sweep(file: string, args: readonly string[], opts: SweepOptions = {}): Promise<SweepSummary> {
   const started = performance.now();
-  const log = opts.onLog ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const log = opts.onLog ?? (() => undefined);
   const { axes, fixed } = parseGrid(args);
   const seeds = opts.seeds ? Array.from({ length: opts.seeds }, (_, i) => i + 1) : undefined;
   const base = loadRecipe(file, fixed);

@@ -44,7 +44,7 @@ export interface PrecomputeOptions {
   progress?: boolean;
   /** Called after every shard is durably written (tests use it to crash at chosen points). */
   onShard?: (index: number) => void;
-  /** Receives one-line warnings (stale lock taken over, shards rewritten on resume); default: `warning:` lines on stderr. */
+  /** Receives one-line warnings (stale lock taken over, shards rewritten on resume); default: none. */
   onWarning?: (message: string) => void;
   /** Compute only this worker's contiguous range of shards, with its own manifest and lock; the last worker to finish merges. */
   worker?: WorkerId;
@@ -59,7 +59,8 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
   const { recipe } = loaded;
   // checked against the model file before anything is written; the session's inputs are the same plus the sampled head's
   const bindings = bindInputs(plan.signature.inputs, plan.dataset.schema, recipe.teacher.inputs, recipe.teacher.attention_mask);
-  const warn = options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  // a library stays quiet: the CLI passes a reporter that prints `warning:` lines
+  const warn = options.onWarning ?? (() => undefined);
   const createdDir = await makeCacheDir(plan.dir);
   const request = cacheRequestOf(loaded);
   // stage 2 finds this cache through the address book, without the teacher or the dataset
@@ -122,7 +123,7 @@ async function runTeacher(
 ): Promise<number> {
   const { recipe } = loaded;
   const shardRows = recipe.cache.shard_rows;
-  if (plan.teacherCalls.lowered) (options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`)))(plan.teacherCalls.lowered);
+  if (plan.teacherCalls.lowered) options.onWarning?.(plan.teacherCalls.lowered);
   // a worker computes (and counts) only the rows of its shard range
   const range = precomputeRange(plan.dataset.numRows, shardRows, options.worker);
   const total = range.endRow - range.firstRow;

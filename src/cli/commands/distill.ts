@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DistillSummary } from '../../index.js';
-import { runCommand, type CommonFlags } from '../run.js';
+import { runCommand, stderrReporter, type CommonFlags } from '../run.js';
 
 export function registerDistill(program: Command): void {
   program
@@ -11,7 +11,7 @@ export function registerDistill(program: Command): void {
     .option('--overwrite', 'retrain students whose run directory holds a run of other settings')
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (file: string, overrides: string[], flags: CommonFlags & { overwrite?: boolean }) => {
-      await runCommand(flags, async (api) => api.distillAndCompare(file, overrides, { overwrite: flags.overwrite ?? false }), table);
+      await runCommand(flags, async (api) => api.distillAndCompare(file, overrides, { onLog: stderrReporter.onLog, overwrite: flags.overwrite ?? false }), table);
     });
 }
 

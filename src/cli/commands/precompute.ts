@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { PrecomputeSummary } from '../../index.js';
-import { runCommand, type Api, type CommonFlags } from '../run.js';
+import { runCommand, stderrReporter, type Api, type CommonFlags } from '../run.js';
 
 interface PrecomputeFlags extends CommonFlags {
   /** `i/n`, or `auto` to read the worker from Kubernetes / Slurm variables. */
@@ -20,7 +20,7 @@ export function registerPrecompute(program: Command): void {
                 const { loadRecipe, precompute, resolveWorker } = api;
         const worker = resolveWorker(flags.worker);
         const loaded = loadRecipe(file, overrides);
-        return precompute(loaded, { progress: true, ...(worker ? { worker: { index: worker.index, count: worker.count } } : {}) });
+        return precompute(loaded, { onWarning: stderrReporter.onWarning, progress: true, ...(worker ? { worker: { index: worker.index, count: worker.count } } : {}) });
       }, describe);
     });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { positiveInt } from '../options.js';
-import { runCommand, type CommonFlags } from '../run.js';
+import { runCommand, stderrReporter, type CommonFlags } from '../run.js';
 
 export function registerSweep(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function registerSweep(program: Command): void {
     .option('--json', 'print a JSON summary as the last line of stdout')
     .action(async (file: string, grid: string[], flags: CommonFlags & { seeds?: number; parallel?: number; overwrite?: boolean }) => {
       await runCommand(flags, (api) => api.sweep(file, grid, {
-        ...(flags.seeds ? { seeds: flags.seeds } : {}), ...(flags.parallel ? { parallel: flags.parallel } : {}), overwrite: flags.overwrite ?? false,
+        onLog: stderrReporter.onLog, ...(flags.seeds ? { seeds: flags.seeds } : {}), ...(flags.parallel ? { parallel: flags.parallel } : {}), overwrite: flags.overwrite ?? false,
       }), (s) => [
         readFileSync(s.table, 'utf8').trimEnd(), '',
         `${s.cells.length} students (${s.cells.filter((c) => c.reused).length} reused from an earlier run) in ${s.seconds.toFixed(0)} s`,
