@@ -64,10 +64,9 @@ export class OnnxOptimizer {
   /** One update with gradient sums `grads` (by parameter name) times `gradScale`, at learning rate `lr`. */
   async step(grads: Readonly<Record<string, RuntimeTensor>>, lr: number, gradScale: number): Promise<void> {
     if (!Number.isFinite(lr) || lr < 0) throw new TrainError(`learning rate must be a finite number >= 0, got ${lr}; check the optimizer lr and schedule`);
-    this.t += 1;
     const feeds: Record<string, RuntimeTensor> = {};
     const fetches: Record<string, RuntimeTensor> = {};
-    for (const [name, t] of Object.entries(updateScalars(this.settings, lr, this.t, gradScale))) feeds[name] = runtimeTensor(t.type, t.data, t.dims);
+    for (const [name, t] of Object.entries(updateScalars(this.settings, lr, this.t + 1, gradScale))) feeds[name] = runtimeTensor(t.type, t.data, t.dims);
     for (const [name, w] of this.weights) {
       feeds[name] = w.current;
       feeds[`grad.${name}`] = grads[name]!;
@@ -78,6 +77,8 @@ export class OnnxOptimizer {
       fetches[`new.${name}`] = s.spare;
     }
     await this.session.run(feeds, fetches);
+    // only a finished update counts: a failed run leaves weights, slots and the step count as they were
+    this.t += 1;
     for (const w of this.weights.values()) w.swap();
     for (const s of this.slots.values()) s.swap();
   }
