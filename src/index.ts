@@ -37,8 +37,9 @@ export { kdLoss, kdLossSum, hardLabelLoss, kdMetrics, klDivergence, distillation
 export type { TeacherTargets, Divergence, TopkTail, DistillOptions, KdLossOptions } from './train/losses/index.js';
 export { train, evaluate, loadStudent, saveStudent } from './train/index.js';
 export type { TrainSummary, TrainOptions, EvalMetrics } from './train/index.js';
-export { buildStudent } from './train/students/index.js';
-export type { Student, StudentSpec, MlpSpec, CnnSpec, GptSpec } from './train/students/index.js';
+export { buildStudent, lowRankSpec, teacherDenseLayers, teacherSvdWeights } from './train/students/index.js';
+export { initialStudentWeights } from './train/index.js';
+export type { Student, StudentSpec, MlpSpec, CnnSpec, GptSpec, DenseLayer } from './train/students/index.js';
 export { AdamW, SGD, cosineWithWarmup, constant, clipByGlobalNorm } from './train/optim/index.js';
 export { selectBackend } from './train/backend/index.js';
 export { SummaryWriter, graphDefFromOnnx, flattenHParams, histogramOf, memoryScalars, PhaseTimes } from './train/tensorboard/index.js';
