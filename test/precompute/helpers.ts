@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import * as ort from 'onnxruntime-node';
-import { readManifest, readShards, type Manifest } from '../../src/cache/index.js';
+import { columnValues, readManifest, readShards, type Manifest } from '../../src/cache/index.js';
 import { openDataset, type DatasetSpec } from '../../src/data/index.js';
 import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
 import { flatValues, type NumericArray } from '../../src/core/util/arrow.js';
@@ -54,12 +54,15 @@ export function runCli(args: readonly string[], cwd: string): Promise<CliResult>
   return finished(startCli(args, cwd));
 }
 
-/** Every column of a cache, concatenated over its shards in row order, as flat values. */
-export async function readCache(dir: string): Promise<{ manifest: Manifest; columns: Record<string, NumericArray> }> {
+/**
+ * Every column of a cache, concatenated over its shards in row order, as flat values: narrow
+ * stored columns decoded to the dataset's values (as the loader gives them), or with `stored` their codes.
+ */
+export async function readCache(dir: string, options: { stored?: boolean } = {}): Promise<{ manifest: Manifest; columns: Record<string, NumericArray> }> {
   const manifest = await readManifest(dir);
   const parts: Record<string, NumericArray[]> = {};
   for await (const { table } of readShards(dir, { manifest, verify: true })) {
-    for (const f of table.schema.fields) (parts[f.name] ??= []).push(flatValues(table.getChild(f.name)!));
+    for (const f of table.schema.fields) (parts[f.name] ??= []).push(options.stored ? flatValues(table.getChild(f.name)!) : columnValues(table, f.name, manifest).values);
   }
   const columns: Record<string, NumericArray> = {};
   for (const [name, list] of Object.entries(parts)) {

@@ -78,7 +78,7 @@ test('MNIST pixels are stored as bytes and the loader decodes them to the float3
   const dataset = await openDataset({ name: 'mnist', split: 'train', limit: 500 });
   const want = await datasetRows(dataset, ['image', 'label']);
   // the stored codes index the dataset's values, independently of the loader
-  const { columns } = await readCache(natural.cacheDir);
+  const { columns } = await readCache(natural.cacheDir, { stored: true });
   const levels = Float32Array.from(stored.levels!);
   const codes = columns['image'] as Uint8Array;
   const pixels = flatValues((await dataset.batches({ batchSize: 500 })[Symbol.asyncIterator]().next()).value!.getChild('image')!);
