@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { KdLossOptions } from '../../src/train/losses/index.js';
 import type { LoaderBatch } from '../../src/train/loader/index.js';
 import { OnnxTrainer } from '../../src/train/onnxruntime/index.js';
-import type { StudentSpec, WeightMap } from '../../src/train/students/index.js';
+import { lowRankSpec, type MlpSpec, type StudentSpec, type WeightMap } from '../../src/train/students/index.js';
 import { TfjsTrainer } from '../../src/train/tfjs-trainer.js';
 import type { OptimizerSettings, TrainerSetup } from '../../src/train/trainer.js';
 import { gaussian, logSumExp, matrix, topIds, type RefTarget } from '../losses/reference.js';
@@ -215,4 +215,9 @@ test('a gpt token id outside the vocabulary is the same one-line TrainError as o
   const ids = Int32Array.from({ length: 10 }, (_, i) => (i === 7 ? 11 : i));
   await assert.rejects(ort.step([targetBatch(1, 10, 11, 'topk', ids, 2)], 1e-2, 0), (e: unknown) => e instanceof Error && /token id 11 at position 7, outside vocab 11/.test(e.message));
   ort.dispose();
+});
+
+test('a low-rank mlp (linear bottlenecks, dropout) matches the tfjs trainer', async () => {
+  const spec = lowRankSpec({ ...MLP, dropout: 0.1 } as MlpSpec, 6);
+  await compareSteps(setupFor(spec, 'full', { temperature: 2, alpha: 0.5 }), (s) => randomBatch(80 + s, 9, 10, 'full', 20), 3, 1e-5);
 });
