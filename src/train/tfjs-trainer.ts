@@ -7,6 +7,8 @@ import { AdamW, SGD, type Optimizer, type OptimizerState } from './optim/index.j
 import { trainStep, type StepResult } from './step.js';
 import { buildStudent, type Student, type WeightMap } from './students/index.js';
 import type { StudentTrainer, TrainerSetup } from './trainer.js';
+import { tf } from './backend/index.js';
+import type { BackendMemory } from './tensorboard/index.js';
 
 /** A student trained with TensorFlow.js (tfjs-node, wasm or cpu backend) and kennis's own gradients. */
 export class TfjsTrainer implements StudentTrainer {
@@ -68,6 +70,10 @@ export class TfjsTrainer implements StudentTrainer {
 
   loadOptimizerState(state: OptimizerState): void {
     this.optimizer.loadState(state);
+  }
+
+  memory(): BackendMemory {
+    return tf.memory();
   }
 
   dispose(): void {

@@ -2,6 +2,7 @@ import type { Manifest } from '../cache/index.js';
 import type { CacheLoader, LoaderBatch } from './loader/index.js';
 import type { KdLossOptions } from './losses/index.js';
 import type { OptimizerState } from './optim/index.js';
+import type { BackendMemory } from './tensorboard/index.js';
 import type { StudentSpec, WeightMap } from './students/index.js';
 import type { StudentInput } from './student-spec.js';
 import type { EvalMetrics } from './evaluate.js';
@@ -57,6 +58,8 @@ export interface StudentTrainer {
   getWeights(): WeightMap;
   setWeights(weights: WeightMap): void;
   optimizerState(): OptimizerState;
+  /** The backend's own tensor memory, when it keeps count (TensorBoard's memory scalars). */
+  memory?(): BackendMemory;
   loadOptimizerState(state: OptimizerState): void;
   dispose(): void;
 }
