@@ -84,6 +84,12 @@ export function addLossHeads(g: GraphBuilder, logits: string, loss: LossGraphSpe
   }
   g.output('kl_sum', 'float32', [], kdLossGraph(g, logits, rows, metricSpec(loss)).distillSum);
   g.output('argmax', 'int64', ['M'], g.op('ArgMax', [logits], { axis: 1, keepdims: 0 }));
+  if (loss.kind === 'full') {
+    // the teacher's top-1 over [M, V] in the graph too, not in a host loop over a decoded copy
+    const t = `${loss.prefix}teacher_logits`;
+    const zt = loss.teacherDtype === 'float32' ? t : g.op('Cast', [t], { to: 1 });
+    g.output('teacher_argmax', 'int64', ['M'], g.op('ArgMax', [zt], { axis: 1, keepdims: 0 }));
+  }
   return sums.sum;
 }
 

@@ -157,25 +157,27 @@ function logSoftmaxInto(row: Float64Array, out: Float32Array, at: number): void 
 }
 
 /**
- * The teacher's most likely id per position (metrics.ts: first on ties; for sampled targets the
- * mode of the draws, duplicate ids pooling their counts); -1 at masked positions.
+ * The teacher's most likely id per position for topk and sampled targets (metrics.ts: first on
+ * ties; for sampled targets the mode of the draws, duplicate ids pooling their counts); -1 at
+ * masked positions. (Full targets: the evaluation graph's teacher_argmax.)
  */
 export function teacherTop1(batch: LoaderBatch, manifest: Manifest, rows: Rows): Int32Array {
-  const { kind, vocab: V } = manifest.targets;
-  const M = rows.positions;
-  const out = new Int32Array(M).fill(-1);
+  const { kind } = manifest.targets;
+  const out = new Int32Array(rows.positions).fill(-1);
   const c = batch.columns;
-  const width = kind === 'full' ? V : kind === 'topk' ? manifest.targets.k! : manifest.targets.samples!;
-  const scores = kind === 'full' ? values(c.logits!, manifest) : kind === 'topk' ? values(c.topk_logits!, manifest) : toFloat32(c.sample_counts!);
-  const ids = kind === 'topk' ? c.topk_ids! : kind === 'sampled' ? c.sample_ids! : undefined;
-  for (let m = 0; m < M; m++) {
+  const sampled = kind === 'sampled';
+  const width = sampled ? manifest.targets.samples! : manifest.targets.k!;
+  const scores = sampled ? toFloat32(c.sample_counts!) : values(c.topk_logits!, manifest);
+  const ids = sampled ? c.sample_ids! : c.topk_ids!;
+  for (let m = 0; m < rows.positions; m++) {
     if (rows.keep[m] !== 1) continue;
-    const idAt = (j: number): number => (ids === undefined ? j : kind === 'sampled' && !(scores[m * width + j]! > 0) ? 0 : Number(ids[m * width + j]));
+    // sampled padding entries (count 0) may carry any id, e.g. -1
+    const idAt = (j: number): number => (sampled && !(scores[m * width + j]! > 0) ? 0 : Number(ids[m * width + j]));
     let best = 0;
     let bestScore = -Infinity;
     for (let j = 0; j < width; j++) {
       let s = scores[m * width + j]!;
-      if (kind === 'sampled') {
+      if (sampled) {
         s = 0;
         for (let i = 0; i < width; i++) if (idAt(i) === idAt(j)) s += scores[m * width + i]!;
       }

@@ -149,14 +149,15 @@ export class OnnxTrainer implements StudentTrainer {
     for await (const b of loader.epoch(0)) {
       const rows = rowsOf(b, manifest);
       const feeds = { ...this.optimizer.weightFeeds(), ...this.batchFeeds(b, rows, this.loss, metricSpec(this.loss)) };
-      const out = await this.evalSession.run(feeds, { sum: null, hard_sum: null, kl_sum: null, argmax: null });
+      const full = manifest.targets.kind === 'full';
+      const out = await this.evalSession.run(feeds, { sum: null, hard_sum: null, kl_sum: null, argmax: null, ...(full ? { teacher_argmax: null } : {}) });
       const argmax = out.argmax!.data as BigInt64Array;
-      const top1 = teacherTop1(b, manifest, rows);
+      const top1 = full ? out.teacher_argmax!.data as BigInt64Array : teacherTop1(b, manifest, rows);
       for (let m = 0; m < rows.positions; m++) {
         if (rows.keep[m] !== 1) continue;
         const a = Number(argmax[m]);
         if (a === rows.labels[m]) totals.correct++;
-        if (a === top1[m]) totals.agree++;
+        if (a === Number(top1[m])) totals.agree++;
       }
       totals.loss += scalar(out.sum); totals.ce += scalar(out.hard_sum); totals.kl += scalar(out.kl_sum); totals.count += rows.count;
     }
