@@ -13,6 +13,7 @@ import { KennisError } from '../../src/core/errors/index.js';
 import { DataType, GraphBuilder, attr, decodeModel, tensorToArray, type GraphProto } from '../../src/core/onnx/index.js';
 import { Rng, float16Bits, float16Value } from '../../src/core/util/index.js';
 import { allRows, run } from '../eval/reference.js';
+import { countParameters } from '../../src/evaluate/eval/index.js';
 import { ort, randomWeights } from './helpers.js';
 
 const TEACHER = 'data/teachers/mnist-mlp-1200.onnx';
@@ -225,6 +226,8 @@ test('int8 teacher: 4x smaller, top-1 agrees with the fp32 teacher on >= 99% of 
   const q = quantizeModel(fp32, 'int8');
   assert.deepEqual(q.weights.map((w) => w.name), ['dense_0/kernel', 'dense_1/kernel', 'dense_2/kernel']);
   assert.ok(fp32.length / q.bytes.length > 3.9, `int8 teacher is ${q.bytes.length} bytes, fp32 ${fp32.length}`);
+  // scales and zero points are annotated as quantization parameters, so eval counts the same weights
+  assert.equal(countParameters(decodeModel(q.bytes).graph!), countParameters(decodeModel(fp32).graph!));
   const { rows: n, columns } = await allRows({ name: 'mnist', split: 'test' });
   const image = Float32Array.from(columns.image!);
   const feeds = () => ({ image: new ort.Tensor('float32', image, [n, image.length / n]) });

@@ -16,11 +16,14 @@ function tensorParameters(t: TensorProto): number {
 /**
  * Parameters of a model as stored in its protobuf: the elements of every numeric initializer
  * (and Constant node value) of rank >= 1, except rank-1 int32/int64 tensors, which are shapes,
- * axes and indices rather than weights. Scalars are skipped for the same reason.
+ * axes and indices rather than weights. Scalars are skipped for the same reason, and so are the
+ * scales and zero points a quantization_annotation names (an int8 model counts as its fp32 original).
  */
 export function countParameters(graph: GraphProto): number {
+  // scales and zero points of quantized weights (quantization_annotation) are not weights themselves
+  const quantParams = new Set((graph.quantizationAnnotation ?? []).flatMap((a) => (a.quantParameterTensorNames ?? []).map((e) => e.value)));
   let n = 0;
-  for (const t of graph.initializer ?? []) n += tensorParameters(t);
+  for (const t of graph.initializer ?? []) if (!quantParams.has(t.name)) n += tensorParameters(t);
   for (const node of graph.node ?? []) {
     if (node.opType !== 'Constant') continue;
     for (const a of node.attribute ?? []) if (a.name === 'value' && a.t) n += tensorParameters(a.t);

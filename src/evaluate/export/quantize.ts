@@ -158,8 +158,7 @@ function rewriteInt8(g: GraphBuilder, node: NodeProto, floats: Map<string, Tenso
     const data = tensorToArray(w) as Float32Array;
     const perChannel = data.length / dims[0]!;
     const { q, scale } = quantizePerChannel(data, dims[0]!, perChannel, 0);
-    const wq = g.constant(q, dims, `${b}_int8`);
-    const deq = g.op('DequantizeLinear', [wq, g.constant(scale, [dims[0]!], `${b}_scale`), g.constant(new Int8Array(dims[0]!), [dims[0]!], `${b}_zero_point`)], { axis: 0 });
+    const deq = g.op('DequantizeLinear', perRowInt8(g, q, scale, dims, b!), { axis: 0 });
     g.graph.node!.push({ ...node, input: [a, deq, ...(node.input ?? []).slice(2)] });
   } else {
     return false;
@@ -175,10 +174,30 @@ function gatherInt8(g: GraphBuilder, node: NodeProto, floats: Map<string, Tensor
   const dims = (t?.dims ?? []).map(Number);
   if (!t || dims.length !== 2 || intAttr(node, 'axis', 0) !== 0 || opset < 13) return false;
   const { q, scale } = quantizePerChannel(tensorToArray(t) as Float32Array, dims[0]!, dims[1]!, 0);
-  const deq = g.op('DequantizeLinear', [g.constant(q, dims, `${table}_int8`), g.constant(scale, [dims[0]!], `${table}_scale`), g.constant(new Int8Array(dims[0]!), [dims[0]!], `${table}_zero_point`)], { axis: 0 });
+  const deq = g.op('DequantizeLinear', perRowInt8(g, q, scale, dims, table!), { axis: 0 });
   g.graph.node!.push({ ...node, input: [deq, ...rest] });
   done.push({ name: table!, shape: dims, op: 'Gather' });
   return true;
+}
+
+/** The int8 weight, its scales and zero points along axis 0 as initializers (DequantizeLinear's inputs). */
+function perRowInt8(g: GraphBuilder, q: Int8Array, scale: Float32Array, dims: number[], hint: string): [string, string, string] {
+  const names: [string, string, string] = [
+    g.constant(q, dims, `${hint}_int8`), g.constant(scale, [dims[0]!], `${hint}_scale`), g.constant(new Int8Array(dims[0]!), [dims[0]!], `${hint}_zero_point`),
+  ];
+  annotate(g, ...names);
+  return names;
+}
+
+/**
+ * Records which initializers are the scale and zero point of an int8 weight (ONNX
+ * quantization_annotation), so tools such as countParameters can tell weights from quantization parameters.
+ */
+function annotate(g: GraphBuilder, weight: string, scale: string, zeroPoint: string): void {
+  (g.graph.quantizationAnnotation ??= []).push({
+    tensorName: weight,
+    quantParameterTensorNames: [{ key: 'SCALE_TENSOR', value: scale }, { key: 'ZERO_POINT_TENSOR', value: zeroPoint }],
+  });
 }
 
 /** x [.., K] · W [K, N] with int8 W (per-column scale, times `alpha`), written to `out`. */
@@ -188,6 +207,7 @@ function matMulInt8(g: GraphBuilder, x: string, w: Float32Array, K: number, N: n
   const wq = g.constant(q, [K, N], `${hint}_int8`);
   const ws = g.constant(scale, [N], `${hint}_scale`);
   const wzp = g.constant(new Int8Array(N), [N], `${hint}_zero_point`);
+  annotate(g, wq, ws, wzp);
   if (format === 'dequantize') {
     g.node('MatMul', [x, g.op('DequantizeLinear', [wq, ws, wzp], { axis: 1 })], [out]);
     return;
