@@ -35,7 +35,7 @@ export interface PrecomputePlan {
   /** Cache directory. */
   dir: string;
   /** Rows per teacher call and calls in flight: the recipe's, lowered so their logits fit LOGITS_BUDGET_BYTES. */
-  teacherCalls: { batchRows: number; concurrency: number; lowered?: string };
+  teacherCalls: { batchRows: number; concurrency: number; memArena: boolean; lowered?: string };
 }
 
 /** Reads the teacher and dataset and derives the target spec and the cache key. */
@@ -141,14 +141,19 @@ function checkVocabulary(output: string, vocab: number, dataset: Dataset, sequen
  */
 export const LOGITS_BUDGET_BYTES = 2 ** 30;
 
+/** Logits per teacher call from which precompute runs onnxruntime without its CPU memory arena. */
+export const ARENA_LIMIT_BYTES = 64 * 2 ** 20;
+
 /** The recipe's rows per call and calls in flight, lowered until their logits fit LOGITS_BUDGET_BYTES (at least one row). */
 export function boundTeacherCalls(batchRows: number, concurrency: number, rowLogitBytes: number): PrecomputePlan['teacherCalls'] {
   const rows = Math.min(batchRows, Math.max(1, Math.floor(LOGITS_BUDGET_BYTES / rowLogitBytes)));
   const calls = Math.min(concurrency, Math.max(1, Math.floor(LOGITS_BUDGET_BYTES / (rows * rowLogitBytes))));
-  if (rows === batchRows && calls === concurrency) return { batchRows, concurrency };
+  // onnxruntime's arena would keep a power-of-two growth of big per-call buffers (see TeacherSessionOptions.memArena)
+  const memArena = rows * rowLogitBytes < ARENA_LIMIT_BYTES;
+  if (rows === batchRows && calls === concurrency) return { batchRows, concurrency, memArena };
   const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
   return {
-    batchRows: rows, concurrency: calls,
+    batchRows: rows, concurrency: calls, memArena,
     lowered: `teacher.batch_size ${batchRows} x cache.concurrency ${concurrency} would hold ${gib(batchRows * concurrency * rowLogitBytes)} of teacher logits (${gib(rowLogitBytes)} per row); running ${rows} row(s) per call, ${calls} call(s) in flight`,
   };
 }

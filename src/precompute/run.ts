@@ -115,7 +115,7 @@ async function loadTeacher(loaded: LoadedRecipe, plan: PrecomputePlan): Promise<
     ...(plan.spec.samples ? { samples: plan.spec.samples, temperature: plan.spec.sampleTemperature! } : {}),
   });
   // spinning onnxruntime threads would take the cores the writer thread encodes shards on
-  return Teacher.create(head, t.path, { threads: t.threads, providers: t.providers, spin: false });
+  return Teacher.create(head, t.path, { threads: t.threads, providers: t.providers, spin: false, memArena: plan.teacherCalls.memArena });
 }
 
 async function runTeacher(

@@ -85,10 +85,11 @@ test('vocabularies that differ are refused with one line naming both sizes', asy
 
 test('teacher calls are lowered so that their logits stay within LOGITS_BUDGET_BYTES, at least one row', () => {
   const row = (T: number, vocab: number): number => T * vocab * 4;
-  assert.deepEqual(boundTeacherCalls(256, 2, row(1, 10)), { batchRows: 256, concurrency: 2 });
+  assert.deepEqual(boundTeacherCalls(256, 2, row(1, 10)), { batchRows: 256, concurrency: 2, memArena: true });
   const gemma = boundTeacherCalls(256, 2, row(2048, 262144));
   assert.equal(gemma.batchRows, 1);
   assert.equal(gemma.concurrency, 1);
+  assert.equal(gemma.memArena, false, 'a 2 GiB call runs without the arena, which would keep twice that');
   assert.match(gemma.lowered!, /teacher\.batch_size 256 x cache\.concurrency 2 would hold 1024\.0 GiB of teacher logits \(2\.0 GiB per row\); running 1 row\(s\) per call, 1 call\(s\) in flight/);
   const gpt2 = boundTeacherCalls(256, 2, row(512, 50257));
   assert.equal(gpt2.batchRows, Math.floor(LOGITS_BUDGET_BYTES / row(512, 50257)));

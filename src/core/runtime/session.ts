@@ -24,6 +24,12 @@ export interface TeacherSessionOptions {
   providers?: string[];
   /** Let idle onnxruntime threads busy-wait for the next op (default true, onnxruntime's own default); false leaves those cores to other threads. */
   spin?: boolean;
+  /**
+   * Keep onnxruntime's CPU memory arena (default true). The arena grows by powers of two and keeps
+   * what it grew to: with 2 GiB of logits per call (V = 262,144, T = 2048) the second call took
+   * peak RSS from 2.4 to 4.6 GiB; without it RSS stays at one call's 2.3 GiB.
+   */
+  memArena?: boolean;
 }
 
 /** An onnxruntime inference session with its signature read from the model itself. */
@@ -47,6 +53,7 @@ export class Teacher {
       logSeverityLevel: 4,
       ...(options.spin === false ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      ...(options.memArena === false ? { enableCpuMemArena: false } : {}),
     };
     let session: ort.InferenceSession;
     try {
