@@ -51,8 +51,9 @@ const INT8_MAX = 127;
  * Rewrites ONNX model bytes so its weights are stored in int8 or float16, runnable by onnxruntime.
  * int8: every MatMul/Gemm whose weight is a 2-D float32 initializer, every Conv with an
  * initializer kernel and every Gather from a 2-D initializer table (embeddings, per-row scales)
- * gets symmetric per-output-channel int8 weights (scale = max|w| / 127, zero point 0). float16: every float32 initializer of at least 16 values that fits the float16
- * range is stored as float16 and Cast back to float32 at load, so the graph computes as before.
+ * gets symmetric per-output-channel int8 weights (scale = max|w| / 127, zero point 0).
+ * float16: every float32 initializer of at least 16 values that fits the float16 range is stored
+ * as float16 and Cast back to float32 at load, so the graph computes as before.
  * A model with nothing to quantize is a KennisError.
  */
 export function quantizeModel(modelBytes: Uint8Array, mode: QuantizeMode, opts: QuantizeOptions = {}): QuantizeResult {
@@ -62,7 +63,7 @@ export function quantizeModel(modelBytes: Uint8Array, mode: QuantizeMode, opts: 
   const weights = mode === 'int8' ? quantizeInt8(model, graph, opts.int8Format ?? 'dynamic') : storeFloat16(model, graph);
   if (weights.length === 0) {
     throw new KennisError(mode === 'int8'
-      ? `model '${graph.name ?? ''}' has no quantizable weights (no MatMul, Gemm or Conv reading a float32 initializer); export without --quantize or use --quantize float16`
+      ? `model '${graph.name ?? ''}' has no quantizable weights (no MatMul, Gemm, Conv or Gather reading a float32 initializer); export without --quantize or use --quantize float16`
       : `model '${graph.name ?? ''}' has no float32 initializer of ${FLOAT16_MIN_ELEMENTS} or more values in the float16 range; export without --quantize`);
   }
   pruneToOutputs(graph);
@@ -105,11 +106,6 @@ export function quantizePerChannel(w: Float32Array, rows: number, cols: number, 
     }
   }
   return { q, scale };
-}
-
-/** dequantize(q) for the layout quantizePerChannel wrote (`cols` values per row). */
-export function dequantizePerChannel(q: Int8Array, scale: Float32Array, cols: number, axis: 0 | 1): Float32Array {
-  return Float32Array.from(q, (v, i) => v * scale[axis === 1 ? i % cols : Math.floor(i / cols)]!);
 }
 
 function transposed(w: Float32Array, rows: number, cols: number): Float32Array {
