@@ -41,7 +41,7 @@ export async function splitDocuments(source: TextSource, split: Split): Promise<
     if (kept.length === 0) {
       throw new DatasetError(`split '${split}' has no rows in ${what}: its split column holds ${[...new Set(splitValues)].slice(0, 10).join(', ')}; set dataset.split to one of them`);
     }
-    return { texts: kept, contentHash, selection: `column:${split}` };
+    return { texts: kept, contentHash, selection: `column:${source.kind === 'file' ? source.splitColumn : ''}=${split}` };
   }
   const cut = byteRangeDocuments(texts, split);
   return { texts: cut.texts, contentHash, selection: `bytes:${cut.from}-${cut.to}` };
@@ -77,7 +77,7 @@ async function readDocuments(source: TextSource): Promise<{ texts: string[]; con
   if (source.kind === 'builtin') {
     const files = await textSourceFiles(source.name);
     const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
-    return { texts, contentHash: sha256Hex(texts.map((t) => Buffer.from(t, 'utf8'))), what: `corpus '${source.name}'` };
+    return { texts, contentHash: documentsHash(texts.map((t) => Buffer.from(t, 'utf8'))), what: `corpus '${source.name}'` };
   }
   const { path } = source;
   let info;
@@ -90,7 +90,7 @@ async function readDocuments(source: TextSource): Promise<{ texts: string[]; con
     const names = (await readdir(path)).filter((n) => TEXT_EXTENSIONS.has(extname(n).toLowerCase())).sort();
     if (names.length === 0) throw new DatasetError(`text directory '${path}' has no .txt files; put one document per .txt file there`);
     const raw = await Promise.all(names.map((n) => readFile(join(path, n))));
-    return { texts: nonEmpty(raw.map((b, i) => utf8(b, join(path, names[i]!)))), contentHash: sha256Hex(raw), what: `text directory '${path}'` };
+    return { texts: nonEmpty(raw.map((b, i) => utf8(b, join(path, names[i]!)))), contentHash: documentsHash(raw), what: `text directory '${path}'` };
   }
   const bytes = await readFile(path);
   if (source.format === undefined && TEXT_EXTENSIONS.has(extname(path).toLowerCase())) {
@@ -137,4 +137,9 @@ function utf8(bytes: Uint8Array, path: string): string {
 
 function nonEmpty(texts: string[]): string[] {
   return texts.filter((t) => t.length > 0);
+}
+
+/** sha256 of documents with their lengths, so that moving a boundary between two files changes it. */
+function documentsHash(docs: readonly Uint8Array[]): string {
+  return sha256Hex([Buffer.from(JSON.stringify(docs.map((d) => d.length))), ...docs]);
 }
