@@ -10,6 +10,7 @@
  *   npx tsx scripts/bench/quantize.ts [--rank 64] [--out bench/quantize.json] [--skip-train] [k=v ...]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { precompute } from '../../src/precompute/index.js';
@@ -125,7 +126,8 @@ const figures = {
   int8AgreementWithFp32: exports['distilled int8']!.quantized!.agreement,
   int8MaxAbsLogitDiff: exports['distilled int8']!.quantized!.maxAbsLogitDiff,
 };
-const summary = { recipe: recipeFile, overrides, rank, testRows: single.rows, rows, figures, seconds: Math.round((performance.now() - started) / 1000) };
+// timings on a shared machine mean little without its load
+const summary = { recipe: recipeFile, overrides, rank, testRows: single.rows, rows, figures, loadAverage: loadavg(), seconds: Math.round((performance.now() - started) / 1000) };
 mkdirSync(dirname(opts.out!), { recursive: true });
 writeFileSync(opts.out!, JSON.stringify(summary, null, 2) + '\n');
 writeReport(join(root, 'report.html'), reportInput(single, rows));
