@@ -15,7 +15,7 @@ import { mnistWorkspace } from '../train/helpers.js';
 const LOSS_TOLERANCE = 1e-3;
 
 test('50 steps of the mnist recipe\'s objective (full targets, alpha 0.9, T 8, AdamW, cosine warmup) track the tfjs loss curve within 1e-3', async () => {
-  const ws = await mnistWorkspace(['targets.kind=full', 'distill.alpha=0.9', 'distill.temperature=8', 'student.hidden=[64,64]', 'student.dropout=0.1']);
+  const ws = await mnistWorkspace(['dataset.limit=640', 'targets.kind=full', 'distill.alpha=0.9', 'distill.temperature=8', 'student.hidden=[64,64]', 'student.dropout=0.1']);
   try {
     const loaded = ws.recipe();
     const { dir, manifest } = await openVerifiedCache(loaded);
