@@ -9,7 +9,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Table } from 'apache-arrow';
-import { encodeShard, readShards } from '../../src/cache/index.js';
+import { encodeShard, encodeStoredColumn, readShards, type StoredColumns } from '../../src/cache/index.js';
+import { fixedSizeListVector, flatValues, listShape } from '../../src/core/util/arrow.js';
 import { openDataset, type Dataset } from '../../src/data/index.js';
 import { planPrecompute, precompute } from '../../src/precompute/index.js';
 import { validateRecipe, datasetSpecOf, type LoadedRecipe } from '../../src/recipe/index.js';
@@ -127,10 +128,17 @@ for (const [label, raw] of cases) {
   }
 }
 
-/** Bytes of the dataset's own columns (inputs, labels, row) in one format, for reference. */
-async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRows: number): Promise<number> {
+/** Bytes of the dataset's own columns (inputs, labels, row) as a cache stores them (`stored` narrower), in one format, for reference. */
+async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRows: number, stored: StoredColumns): Promise<number> {
   let bytes = 0;
-  for await (const batch of dataset.batches({ batchSize: shardRows })) bytes += encodeShard(new Table([batch]), format).length;
+  for await (const batch of dataset.batches({ batchSize: shardRows })) {
+    const columns = Object.fromEntries(batch.schema.fields.map((f) => {
+      const v = batch.getChild(f.name)!;
+      const narrow = stored[f.name];
+      return [f.name, narrow ? fixedSizeListVector(encodeStoredColumn(flatValues(v), narrow, f.name), listShape(v.type), narrow.stored) : v];
+    }));
+    bytes += encodeShard(new Table(columns), format).length;
+  }
   return bytes;
 }
 
@@ -146,7 +154,7 @@ for (const [label, raw, unit, perRow, vocab] of sizeCases) {
     const dataset = await openDataset(datasetSpecOf(loaded(base)));
     const units = dataset.numRows * perRow;
     const row = (targets: string, bytes: number): SizeRow => ({ case: label, targets, format, bytesPerUnit: bytes / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
-    sizes.push(row('inputs only', await inputBytes(dataset, format, raw.cache!.shard_rows as number)));
+    sizes.push(row('inputs only', await inputBytes(dataset, format, raw.cache!.shard_rows as number, (await planPrecompute(loaded(base))).storedColumns)));
     for (const [name, targets] of TARGET_CASES) {
       if (targets.kind === 'topk' && (targets.k ?? 0) > vocab) continue;
       const s = await precompute(loaded({ ...base, targets }), { onWarning: () => undefined });
