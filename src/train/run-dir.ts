@@ -39,6 +39,8 @@ export interface RunDirOptions {
 /** An output directory held by this run until release(). */
 export interface RunDir {
   dir: string;
+  /** Records the recipe in the run's history and as recipe.yaml; called once what is resumed checked out, so a refused resume changes nothing. */
+  recordRecipe(): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -47,7 +49,6 @@ export interface RunDir {
  * locks it as precompute locks its cache (a crashed run's lock is taken over), and checks the
  * flags against what it holds: --resume with --overwrite, --resume of nothing, a start over an
  * earlier run without --overwrite, and a resume whose recipe changed what is trained are refused.
- * Records the recipe in the run's history and as recipe.yaml.
  */
 export async function openRunDir(dir: string, recipe: Recipe, options: RunDirOptions): Promise<RunDir> {
   checkRunFlags(options);
@@ -68,12 +69,11 @@ export async function openRunDir(dir: string, recipe: Recipe, options: RunDirOpt
         for (const old of held) rmSync(join(dir, old), { recursive: true, force: true });
       });
     }
-    await recordRecipe(dir, recipe);
   } catch (e) {
     await lock.release();
     throw e;
   }
-  return { dir, release: () => lock.release() };
+  return { dir, recordRecipe: () => recordRecipe(dir, recipe), release: () => lock.release() };
 }
 
 /** Takes the writer lock of an existing run directory (train, export), taking over a crashed writer's; a live one is a TrainError naming it. */

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TrainError, withFileErrors } from '../core/errors/index.js';
+import { RecipeError, TrainError, withFileErrors } from '../core/errors/index.js';
+import { decodeModel } from '../core/onnx/index.js';
 import { createProgress } from '../core/progress/index.js';
-import { writeFileAtomic } from '../core/util/fs.js';
-import type { LoadedRecipe } from '../recipe/index.js';
+import { readRegularFileSync, writeFileAtomic } from '../core/util/fs.js';
+import { resolveFrom, type LoadedRecipe } from '../recipe/index.js';
 import { trainingColumns } from './batch.js';
 import { openVerifiedCache, withSplit, type VerifiedCache } from './caches.js';
 import { loadLatestCheckpoint, saveCheckpoint, type TrainPosition } from './checkpoint.js';
@@ -17,11 +18,11 @@ import { constant, cosineWithWarmup } from './optim/index.js';
 import { saveStudent } from './save.js';
 import { checkRunFlags, openRunDir, type RunDir } from './run-dir.js';
 import { observeEvaluation, type SelectionState } from './selection.js';
-import { studentSpecFor, type StudentInput } from './student-spec.js';
+import { studentInputOf, studentSpecFor, type StudentInput } from './student-spec.js';
 import type { StudentSpec } from './students/index.js';
 import { TfjsTrainer } from './tfjs-trainer.js';
 import { initialStudentWeights } from './init.js';
-import { OnnxTrainer } from './onnxruntime/index.js';
+import { modelWithWeights, OnnxTrainer, type ModelTrainerSetup } from './onnxruntime/index.js';
 import type { StudentTrainer, TrainerSetup } from './trainer.js';
 
 /** What a training run did; printed by `kennis train --json`. */
@@ -41,6 +42,32 @@ export interface TrainSummary {
   best?: { metric: string; value: number; step: number };
   /** With train.early_stop: when and why the run stopped before its last step. */
   stopped?: { step: number; reason: string };
+}
+
+/** File of a trained model student (student.arch onnx) in <run>/student/ and <run>/best/: the model itself, retrained. */
+export const MODEL_STUDENT_FILE = 'model.onnx';
+
+/** What a run trains: a kennis student spec, or a user's ONNX model (student.arch onnx). */
+type RunStudent =
+  | { kind: 'spec'; spec: StudentSpec; input: StudentInput }
+  | { kind: 'model'; bytes: Uint8Array; label: string; freeze: string[]; input: StudentInput };
+
+/** The recipe's student, sized from the cache (a model student is read from student.path). */
+function studentOf(loaded: LoadedRecipe, cache: VerifiedCache): RunStudent {
+  const section = loaded.recipe.student;
+  if (section?.arch !== 'onnx') return { kind: 'spec', ...studentSpecFor(section, cache.manifest, cache.dir) };
+  if (!section.path) throw new RecipeError(`student.arch onnx needs student.path, the ONNX model to train; e.g. student.path=my-student.onnx`);
+  const label = resolveFrom(loaded, section.path);
+  const bytes = readRegularFileSync(label, (why) => new RecipeError(`student.path '${section.path}' ${why}; set it to an ONNX model file`));
+  return { kind: 'model', bytes: new Uint8Array(bytes), label, freeze: section.freeze ?? [], input: studentInputOf(cache.manifest, cache.dir) };
+}
+
+/** A model student trains on onnxruntime only (its gradients are ONNX graphs). */
+async function createModelTrainer(t: LoadedRecipe['recipe']['train'], setup: ModelTrainerSetup, student: Extract<RunStudent, { kind: 'model' }>): Promise<StudentTrainer> {
+  if (t.backend !== 'auto' && t.backend !== 'onnxruntime') {
+    throw new RecipeError(`student.arch onnx trains on the onnxruntime backend, not ${t.backend}; set train.backend=onnxruntime (or auto)`);
+  }
+  return OnnxTrainer.fromModel(setup, student.bytes, student.label, { providers: t.providers, freeze: student.freeze });
 }
 
 /** Subdirectory of a run with the weights of its best evaluation (train.select_best). */
@@ -72,7 +99,7 @@ interface RunSetup {
   runDir: RunDir;
   cache: VerifiedCache;
   evalCache: VerifiedCache | undefined;
-  spec: StudentSpec;
+  student: RunStudent;
   input: StudentInput;
   trainer: StudentTrainer;
   loader: CacheLoader;
@@ -128,23 +155,25 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
   const onWarning = options.onWarning ?? (() => undefined);
   const cache = await openVerifiedCache(loaded);
   const evalCache = await openEvalCache(loaded, onWarning);
-  const { spec, input } = studentSpecFor(recipe.student, cache.manifest, cache.dir);
+  const student = studentOf(loaded, cache);
+  const { input } = student;
   const loss: KdLossOptions = {
     alpha: recipe.distill.alpha, temperature: recipe.distill.temperature, divergence: recipe.distill.divergence,
     beta: recipe.distill.beta, tail: recipe.distill.tail,
   };
-  const trainer = await createTrainer(t, {
-    spec, input, manifest: cache.manifest, loss, seed: recipe.student!.seed, threads: t.threads,
+  const common = {
+    input, manifest: cache.manifest, loss, seed: recipe.student!.seed, threads: t.threads,
     optimizer: { kind: t.optimizer, lr: t.lr, weightDecay: t.weight_decay, momentum: t.momentum, clipNorm: t.clip_norm },
-  });
+  };
+  const trainer = student.kind === 'spec' ? await createTrainer(t, { ...common, spec: student.spec }) : await createModelTrainer(t, common, student);
   let runDir: RunDir | undefined;
   try {
     const outDir = resolve(loaded.baseDir, recipe.output.dir);
     runDir = await openRunDir(outDir, recipe, { resume: options.resume ?? false, overwrite: options.overwrite ?? false, allowRecipeChange: options.allowRecipeChange ?? false, onWarning });
     const checkpoints = join(outDir, 'checkpoints');
-    onLog(`kennis train: ${spec.arch} student, ${trainer.parameterCount().toLocaleString('en-US')} parameters, backend ${trainer.backend}${typeof trainer.threads === 'number' ? ` (${trainer.threads} thread${trainer.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
+    onLog(`kennis train: ${student.kind === 'spec' ? `${student.spec.arch} student` : `student ${student.label}`}, ${trainer.parameterCount().toLocaleString('en-US')} parameters, backend ${trainer.backend}${typeof trainer.threads === 'number' ? ` (${trainer.threads} thread${trainer.threads === 1 ? '' : 's'})` : ''}, cache ${cache.dir}`);
     // student.init (e.g. teacher_svd) replaces the seeded random weights; a resumed run's checkpoint replaces both
-    const init = initialStudentWeights(loaded, spec);
+    const init = student.kind === 'spec' ? initialStudentWeights(loaded, student.spec) : undefined;
     if (init) trainer.setWeights(init);
     let position: TrainPosition = { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 };
     let selection: SelectionState = {};
@@ -167,15 +196,16 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
         onLog(`no checkpoint in ${checkpoints} yet: the run starts over from step 0`);
       }
     }
+    await runDir.recordRecipe();
     const columns = trainingColumns(cache.manifest, input);
     const loader = new CacheLoader(cache.dir, cache.manifest, { columns, batchSize: t.batch_size, shuffleBuffer: t.shuffle_buffer, seed: t.seed });
     const totalSteps = t.max_steps ?? Math.max(1, Math.floor((t.epochs * loader.batchesPerEpoch) / t.grad_accum));
     const schedule = t.schedule === 'cosine' ? cosineWithWarmup({ lr: t.lr, warmupSteps: Math.min(t.warmup_steps, totalSteps - 1), totalSteps }) : constant(t.lr);
     const progress = options.progress ? createProgress({ total: totalSteps, unit: 'steps', label: 'train' }) : undefined;
     const sink = new MetricsSink(outDir, progress, onLog);
-    describeRun(sink, recipe, spec, input.column, trainer, cache.manifest.targets.seqLen !== undefined);
+    describeRun(sink, recipe, student, trainer, cache.manifest.targets.seqLen !== undefined);
     return {
-      recipe, outDir, runDir, cache, evalCache, spec, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position, selection,
+      recipe, outDir, runDir, cache, evalCache, student, input, trainer, loader, columns, totalSteps, schedule, sink, checkpoints, position, selection,
       ...(resumedFrom !== undefined ? { resumedFrom } : {}),
     };
   } catch (e) {
@@ -189,8 +219,10 @@ async function setup(loaded: LoadedRecipe, options: TrainOptions): Promise<RunSe
  * TensorBoard's Graphs tab gets the student's ONNX graph (its inference part, with the starting
  * weights), and its HParams tab the recipe's values with the metrics to compare runs by.
  */
-function describeRun(sink: MetricsSink, recipe: LoadedRecipe['recipe'], spec: StudentSpec, inputName: string, trainer: StudentTrainer, sequence: boolean): void {
-  sink.board.graph(graphDefFromOnnx(studentModel(spec, trainer.getWeights(), { inputName })));
+function describeRun(sink: MetricsSink, recipe: LoadedRecipe['recipe'], student: RunStudent, trainer: StudentTrainer, sequence: boolean): void {
+  sink.board.graph(graphDefFromOnnx(student.kind === 'spec'
+    ? studentModel(student.spec, trainer.getWeights(), { inputName: student.input.column })
+    : decodeModel(student.bytes)));
   const headline = sequence ? 'eval/bits_per_byte' : 'eval/accuracy';
   sink.board.hparams(flattenHParams(recipe), {
     metrics: [
@@ -302,7 +334,13 @@ async function evaluateRun(run: RunSetup): Promise<EvalMetrics | null> {
 /** Saves the student's current weights to `<run>/<name>`; a full or read-only disk is one line naming it. */
 function saveRunStudent(run: RunSetup, name: string): Promise<void> {
   const dir = join(run.outDir, name);
-  return withFileErrors({ action: 'writing the student to', path: dir, rerun: 'rerun with --resume' }, () => saveStudent(dir, run.spec, run.input.column, run.trainer.getWeights()));
+  const { student } = run;
+  return withFileErrors({ action: 'writing the student to', path: dir, rerun: 'rerun with --resume' }, async () => {
+    if (student.kind === 'spec') return saveStudent(dir, student.spec, run.input.column, run.trainer.getWeights());
+    // a model student is saved as itself: the same ONNX model with the trained initializers
+    mkdirSync(dir, { recursive: true });
+    await writeFileAtomic(join(dir, MODEL_STUDENT_FILE), modelWithWeights(student.bytes, run.trainer.getWeights()));
+  });
 }
 
 function checkpoint(run: RunSetup): Promise<string> {
