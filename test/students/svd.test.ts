@@ -99,6 +99,14 @@ test('truncateSvd: the rank-r error is the discarded singular values (Eckart–Y
     assert.ok(Math.abs(err - discarded) <= 1e-10 * (1 + discarded), `rank ${r}: ${err} vs ${discarded}`);
   }
   assert.throws(() => truncateSvd(s, 10), /rank must be an integer in 1\.\.9/);
+  // svd(.., rank) forms only the leading triplets, the same ones (also for a wide matrix)
+  for (const [rows, cols, x] of [[m, n, a], [n, m, Float64Array.from({ length: m * n }, (_, i) => a[(i % m) * n + Math.floor(i / m)]!)]] as const) {
+    const direct = svd(x, rows, cols, 4);
+    const full = truncateSvd(svd(x, rows, cols), 4);
+    assert.equal(direct.k, 4);
+    for (const key of ['U', 'S', 'V'] as const) assert.ok(direct[key].every((v, i) => Math.abs(v - full[key][i]!) < 1e-12), `${rows}x${cols} ${key}`);
+  }
+  assert.throws(() => svd(a, m, n, 10), /svd rank must be an integer in 1\.\.9 for a 12x9 matrix/);
 });
 
 /**

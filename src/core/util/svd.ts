@@ -22,7 +22,7 @@ export function symmetricEigen(a: ArrayLike<number>, n: number): { values: Float
   return { values, vectors };
 }
 
-/** A thin SVD A = U diag(S) Vᵀ of an m x n matrix, k = min(m, n) singular values in descending order. */
+/** A thin SVD A = U diag(S) Vᵀ of an m x n matrix (k = min(m, n)), or its leading k triplets; singular values descending. */
 export interface Svd {
   /** Rows of A. */
   m: number;
@@ -42,12 +42,14 @@ export interface Svd {
  * Thin SVD of a row-major m x n matrix in float64, via the eigen-decomposition of the smaller
  * Gram matrix (AᵀA or AAᵀ): V from its eigenvectors, σ = sqrt(λ), U = A V / σ. Because each U
  * column times σ is A v exactly, U diag(S) Vᵀ = A V Vᵀ = A at full rank even where a tiny σ is
- * imprecise. Cost: one Gram product (m n min(m,n)) and one eigen-decomposition (~4 min(m,n)^3).
+ * imprecise. With `rank`, only the leading `rank` triplets (the best rank-`rank` approximation).
+ * Cost: one Gram product (m n min(m,n)), one eigen-decomposition (~4 min(m,n)^3), U in m n rank.
  */
-export function svd(a: ArrayLike<number>, m: number, n: number): Svd {
+export function svd(a: ArrayLike<number>, m: number, n: number, rank = Math.min(m, n)): Svd {
   if (a.length !== m * n) throw new KennisError(`svd expected ${m * n} values for a ${m}x${n} matrix, got ${a.length}`);
+  if (!(Number.isInteger(rank) && rank >= 1 && rank <= Math.min(m, n))) throw new KennisError(`svd rank must be an integer in 1..${Math.min(m, n)} for a ${m}x${n} matrix, got ${rank}`);
   if (n > m) {
-    const t = svd(transpose(Float64Array.from(a), m, n), n, m);
+    const t = svd(transpose(Float64Array.from(a), m, n), n, m, rank);
     return { m, n, k: t.k, U: t.V, S: t.S, V: t.U };
   }
   const A = Float64Array.from(a);
@@ -63,9 +65,10 @@ export function svd(a: ArrayLike<number>, m: number, n: number): Svd {
   }
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) G[i * n + j] = G[j * n + i]!;
   const { values, vectors } = symmetricEigen(G, n);
-  const k = n;
-  const S = Float64Array.from(values, (l) => Math.sqrt(Math.max(0, l)));
-  const V = transpose(vectors, k, n); // n x k, column i = eigenvector i
+  // only the leading `rank` triplets are formed: U = A V costs m n k
+  const k = rank;
+  const S = Float64Array.from(values.subarray(0, k), (l) => Math.sqrt(Math.max(0, l)));
+  const V = transpose(vectors.subarray(0, k * n), k, n); // n x k, column i = eigenvector i
   const U = new Float64Array(m * k);
   for (let r = 0; r < m; r++) {
     const row = A.subarray(r * n, r * n + n);

@@ -1,6 +1,6 @@
 import { TeacherError, TrainError } from '../../core/errors/index.js';
 import { DataType, attributeValue, decodeModel, tensorToArray, type NodeProto, type TensorProto } from '../../core/onnx/index.js';
-import { svd, truncateSvd } from '../../core/util/svd.js';
+import { svd } from '../../core/util/svd.js';
 import type { WeightMap } from './params.js';
 import type { MlpSpec } from './spec.js';
 
@@ -140,7 +140,7 @@ export function teacherSvdWeights(spec: MlpSpec, rank: number, layers: readonly 
       put(Float32Array.from(layer.kernel), layer.inputs, layer.outputs, Float32Array.from(layer.bias));
       continue;
     }
-    const t = truncateSvd(svd(layer.kernel, layer.inputs, layer.outputs), rank);
+    const t = svd(layer.kernel, layer.inputs, layer.outputs, rank);
     // the square root of S on both sides keeps the two factors at the same scale for training
     const root = Float64Array.from(t.S, Math.sqrt);
     const a = Float32Array.from({ length: layer.inputs * rank }, (_, k) => t.U[k]! * root[k % rank]!);
