@@ -59,6 +59,8 @@ export const manifestSchema = z.object({
       /** BOS/EOS ids put around each document. */
       bos: z.number().int().nonnegative().optional(),
       eos: z.number().int().nonnegative().optional(),
+      /** UTF-8 bytes of the split's text per token: bits per byte = nats per token / ln 2 / bytesPerToken. */
+      bytesPerToken: z.number().positive().optional(),
     }).optional(),
   }),
   targets: z.object({

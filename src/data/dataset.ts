@@ -67,4 +67,6 @@ export interface DatasetTokenizer {
   bos?: number;
   /** EOS id put after each document, if any. */
   eos?: number;
+  /** UTF-8 bytes of the split's text per token of its stream (BOS/EOS included), to turn nats per token into bits per byte. */
+  bytesPerToken?: number;
 }

@@ -30,7 +30,7 @@ export function windowCount(bytes: number, seqLen: number, stride: number): numb
 class TextWindowDataset implements Dataset {
   readonly labelColumn = 'labels';
   readonly numClasses = BYTE_VOCAB;
-  readonly tokenizer = { name: 'bytes', vocabSize: BYTE_VOCAB };
+  readonly tokenizer = { name: 'bytes', vocabSize: BYTE_VOCAB, bytesPerToken: 1 };
   // the teacher is fed int32 ids; a cache stores the bytes they are
   readonly narrowColumns = { input_ids: { dtype: 'uint8' }, labels: { dtype: 'uint8' } } as const;
   readonly schema: Schema;

@@ -172,6 +172,7 @@ export async function openTokenizedText(source: TextSource, options: TokenizedTe
   const record = resolveTokenizer(tokenizer, options, what);
   const docs = await splitDocuments(source, options.split);
   const { stream, docEnds } = encodeDocuments(docs.texts, tokenizer, record.bos, record.eos);
+  record.bytesPerToken = docs.texts.reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0) / Math.max(1, stream.length);
   const T = options.seqLen;
   const stride = options.stride ?? T;
   const rows = record.packing === 'packed' ? packedRows(stream.length, T, stride) : paddedRows(docEnds, T);

@@ -53,7 +53,8 @@ test('packed: the stream is [BOS] encode(doc) [EOS] per document as the library 
   const stream = DOCS.flatMap((d) => [bos, ...ref.encode(d, { add_special_tokens: false }).ids, eos]);
   assert.equal(ds.numRows, Math.floor((stream.length - 1) / T));
   assert.equal(ds.numClasses, 32000);
-  assert.deepEqual(ds.tokenizer, { name: LLAMA2, fingerprint: ds.tokenizer!.fingerprint, vocabSize: 32000, tokenizerVocab: 32000, packing: 'packed', bos, eos });
+  const bytesPerToken = DOCS.reduce((n, d) => n + Buffer.byteLength(d), 0) / stream.length;
+  assert.deepEqual(ds.tokenizer, { name: LLAMA2, fingerprint: ds.tokenizer!.fingerprint, vocabSize: 32000, tokenizerVocab: 32000, packing: 'packed', bos, eos, bytesPerToken });
   assert.equal(String(ds.schema.fields.find((f) => f.name === 'input_ids')!.type), 'FixedSizeList[8]<Uint16>');
   const { inputs, labels } = await rowsOf(ds);
   // row r holds stream[rT .. rT + T] as inputs and stream[rT + 1 .. rT + T + 1] as labels

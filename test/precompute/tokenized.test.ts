@@ -34,6 +34,8 @@ test('V = 151,936 (Qwen 3 tokenizer on moby-dick): top-k ids and logsumexp equal
   assert.equal(manifest.dataset.tokenizer?.vocabSize, V);
   assert.equal(manifest.dataset.tokenizer?.tokenizerVocab, 151669);
   assert.match(manifest.dataset.tokenizer?.fingerprint ?? '', /^[0-9a-f]{64}$/);
+  // English text runs about 4 bytes per Qwen token
+  assert.ok(manifest.dataset.tokenizer!.bytesPerToken! > 3 && manifest.dataset.tokenizer!.bytesPerToken! < 6, String(manifest.dataset.tokenizer!.bytesPerToken));
   assert.ok(columns.input_ids instanceof Uint32Array, 'token ids over 65,536 are uint32');
   const inputIds = columns.input_ids as Uint32Array;
   assert.ok(inputIds.some((id) => id > 65535) || inputIds.every((id) => id < 151669), 'ids are Qwen 3 ids');
