@@ -9,16 +9,13 @@
  *
  *   npx tsx scripts/bench/quantize.ts [--rank 64] [--out bench/quantize.json] [--skip-train] [k=v ...]
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { precompute } from '../../src/precompute/index.js';
 import { datasetSpecOf, loadRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
-import { initialStudentWeights, openVerifiedCache, saveCheckpoint, studentSpecFor, train } from '../../src/train/index.js';
-import { AdamW } from '../../src/train/optim/index.js';
-import { buildStudent } from '../../src/train/students/index.js';
-import { selectBackend } from '../../src/train/backend/index.js';
+import { initialStudentWeights, openVerifiedCache, studentSpecFor, train } from '../../src/train/index.js';
 import { exportRun, exportStudentToOnnx } from '../../src/evaluate/export/index.js';
 import { evaluateModels, type EvalReport } from '../../src/evaluate/eval/index.js';
 import { writeReport } from '../../src/evaluate/report/index.js';
@@ -65,22 +62,9 @@ await writeFileAtomic(svdInitFile, exportStudentToOnnx(svdSpec, svdWeights, { in
 if (!opts['skip-train']) {
   for (const name of Object.keys(runs) as (keyof typeof runs)[]) {
     const loaded = recipeOf(name);
-    let resume = false;
-    if (name === 'lowrank-svd') {
-      // until train() applies student.init itself: the SVD weights as a step-0 checkpoint the run resumes from
-      await selectBackend();
-      const student = buildStudent(svdSpec, { seed: loaded.recipe.student!.seed });
-      const optimizer = new AdamW(student.params, { lr: loaded.recipe.train.lr, weightDecay: loaded.recipe.train.weight_decay });
-      const outDir = join(root, name);
-      for (const old of ['metrics.jsonl', 'tensorboard', 'checkpoints', 'student']) rmSync(join(outDir, old), { recursive: true, force: true });
-      await saveCheckpoint(join(outDir, 'checkpoints'), { position: { step: 0, epoch: 0, batchInEpoch: 0, samples: 0 }, weights: svdWeights, optimizer: optimizer.state() });
-      optimizer.dispose();
-      student.dispose();
-      resume = true;
-    }
     log(`train ${name}`);
     const t0 = performance.now();
-    await train(loaded, resume ? { resume: true } : { overwrite: true });
+    await train(loaded, { overwrite: true });
     log(`train ${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
 }
