@@ -14,7 +14,7 @@ import { draftOf, planPrecompute, shardPayload, shardTable, ShardWriterThread, t
 import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
 import { mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
 import { isMain, runSection, scratchDir } from './lib/cli.js';
-import { spread, timeRuns, type Spread } from './lib/stats.js';
+import { interleavedRuns, rates, spread, timeRuns, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 import { batchOutput, sessionRunLoop } from './lib/teacher-loop.js';
 
@@ -25,6 +25,10 @@ interface WriterRow {
   writerRowsPerSecond: Spread; teacherRowsPerSecond: Spread;
   /** writer rows/s over the CPU teacher's (medians). */
   writerOverTeacher: number;
+  /** Rows per CPU-second (all threads of the process): the work each does per row, which a busy shared machine skews less than wall time. */
+  writerRowsPerCpuSecond: Spread; teacherRowsPerCpuSecond: Spread;
+  /** writer rows per CPU-second over the teacher's (medians). */
+  cpuWriterOverTeacher: number;
   bytesPerRow: number;
 }
 
@@ -71,8 +75,9 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
     // the teacher's own rate, and its outputs kept for the writer
     const kept = await sessionRunLoop(loaded(raw), true);
     const rows = kept.rows;
-    const teacherMs = await timeRuns(() => sessionRunLoop(loaded(raw)), { warmup: 0, reps });
-    const teacher = spread(teacherMs.map((ms) => (rows * 1000) / ms));
+    const teacherTimes = (await interleavedRuns({ teacher: () => sessionRunLoop(loaded(raw)) }, { warmup: 0, reps })).teacher;
+    const teacher = spread(rates(rows, teacherTimes.wall));
+    const teacherCpu = spread(rates(rows, teacherTimes.cpu));
     const shardRows = base.cache!.shard_rows as number;
     const shards = groupShards(kept.outputs.map(batchOutput), shardRows);
     for (const format of ['parquet', 'arrow'] as const) {
@@ -80,13 +85,19 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
       const plan = await planPrecompute(l);
       for (const threads of [1, 2]) {
         let bytes = 0;
-        const ms = await timeRuns(async () => {
-          const dir = path.join(root, `writer-${dirs++}`);
-          bytes = await writeAll(dir, l, plan, shards, threads);
-          rmSync(dir, { recursive: true, force: true });
-        }, { warmup: 1, reps });
-        const w = spread(ms.map((t) => (rows * 1000) / t));
-        writer.push({ case: label, targets, format, threads, rows, writerRowsPerSecond: w, teacherRowsPerSecond: teacher, writerOverTeacher: w.median / teacher.median, bytesPerRow: bytes / rows });
+        const times = (await interleavedRuns({
+          writer: async () => {
+            const dir = path.join(root, `writer-${dirs++}`);
+            bytes = await writeAll(dir, l, plan, shards, threads);
+            rmSync(dir, { recursive: true, force: true });
+          },
+        }, { warmup: 1, reps })).writer;
+        const w = spread(rates(rows, times.wall));
+        const wCpu = spread(rates(rows, times.cpu));
+        writer.push({
+          case: label, targets, format, threads, rows, writerRowsPerSecond: w, teacherRowsPerSecond: teacher, writerOverTeacher: w.median / teacher.median,
+          writerRowsPerCpuSecond: wCpu, teacherRowsPerCpuSecond: teacherCpu, cpuWriterOverTeacher: wCpu.median / teacherCpu.median, bytesPerRow: bytes / rows,
+        });
       }
       if (format === 'parquet' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
         // one shard's table, encoded alone on this thread under each setting
@@ -146,8 +157,9 @@ async function writeAll(dir: string, l: LoadedRecipe, plan: Awaited<ReturnType<t
 export function printWriter(r: WriterBench): void {
   const f0 = (s: Spread) => s.median.toFixed(0);
   printTable('the shard writer alone (teacher outputs computed beforehand) vs the CPU teacher, rows/s (medians)',
-    ['case', 'targets', 'format', 'encoder threads', 'writer rows/s', 'teacher rows/s', 'writer / teacher', 'bytes/row'],
-    r.writer.map((w) => [w.case, w.targets, w.format, w.threads, f0(w.writerRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1), w.bytesPerRow.toFixed(0)]));
+    ['case', 'targets', 'format', 'encoder threads', 'writer rows/s', 'teacher rows/s', 'writer / teacher', 'rows per CPU-s: writer', 'teacher', 'cpu writer / teacher', 'bytes/row'],
+    r.writer.map((w) => [w.case, w.targets, w.format, w.threads, f0(w.writerRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1),
+      f0(w.writerRowsPerCpuSecond), f0(w.teacherRowsPerCpuSecond), w.cpuWriterOverTeacher.toFixed(1), w.bytesPerRow.toFixed(0)]));
   printTable('Parquet settings: bytes and single-thread encode time of one shard (* = the setting shards are written with)',
     ['shard', 'settings', 'bytes/row', 'encode ms / 1000 rows'],
     r.parquetSettings.map((s) => [s.case, `${s.chosen ? '* ' : ''}${s.settings}`, s.bytesPerRow.toFixed(1), s.encodeMsPer1000Rows.median.toFixed(1)]));
