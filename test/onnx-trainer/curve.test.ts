@@ -12,9 +12,9 @@ import type { TrainerSetup } from '../../src/train/trainer.js';
 import { mnistWorkspace } from '../train/helpers.js';
 
 /** Per-step loss tolerance between the backends, relative to max(1, loss). */
-const LOSS_TOLERANCE = 1e-3;
+const LOSS_TOLERANCE = 1e-4;
 
-test('50 steps of the mnist recipe\'s objective (full targets, alpha 0.9, T 8, AdamW, cosine warmup) track the tfjs loss curve within 1e-3', async () => {
+test('50 steps of the mnist recipe\'s objective (full targets, alpha 0.9, T 8, AdamW, cosine warmup) track the tfjs loss curve within 1e-4 (measured 1.4e-6)', async () => {
   const ws = await mnistWorkspace(['dataset.limit=640', 'targets.kind=full', 'distill.alpha=0.9', 'distill.temperature=8', 'student.hidden=[64,64]', 'student.dropout=0.1']);
   try {
     const loaded = ws.recipe();
