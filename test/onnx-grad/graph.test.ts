@@ -66,6 +66,18 @@ test('symbolic dims: different symbols may broadcast (n = 1 against m = 3), equa
   });
 });
 
+test('a deep graph (10000 nodes on the path) is differentiated without recursion limits', () => {
+  const g = new GraphBuilder({ opset: 17 });
+  let h = g.input('x', 'float32', ['batch', 3]);
+  const b = g.input('b', 'float32', [3]);
+  for (let i = 0; i < 5000; i++) h = g.op('Add', [g.op('Tanh', [h], {}, { name: `tanh${i}` }), b], {}, { name: `add${i}` });
+  g.output('loss', 'float32', [], g.op('ReduceSum', [h], { keepdims: 0 }));
+  const forward = g.graph.node!.length;
+  const { gradients } = appendGradients(g.graph, { loss: 'loss', wrt: ['x', 'b'] });
+  assert.deepEqual(gradients, { x: 'grad.x', b: 'grad.b' });
+  assert.ok(g.graph.node!.length > 2 * forward);
+});
+
 test('masks and comparisons carry no gradient; a wrt value off the path gets zeros', async () => {
   const { grads } = await checkGradients({
     build: (g) => {

@@ -11,11 +11,23 @@ export function filledTensor(g: GraphBuilder, shape: string, value: number, floa
   return g.op('ConstantOfShape', [shape], { value: attr.tensor(tensorFromArray('value', data, [1])) }, { name });
 }
 
+/**
+ * Fresh name hints for generated nodes and constants: GraphBuilder probes base, base_1, base_2,
+ * ... for a free name, which is quadratic when one hint is reused thousands of times.
+ */
+export class Namer {
+  private count = 0;
+  hint(base: string): string {
+    return `${base}${++this.count}`;
+  }
+}
+
 /** Everything a gradient rule sees of one forward node. */
 export class GradContext {
   constructor(
-    /** Appends backward nodes to the graph. */
-    readonly g: GraphBuilder,
+    /** Appends backward nodes to the graph (through op/node/ints/scalar, which name them). */
+    private readonly g: GraphBuilder,
+    private readonly namer: Namer,
     /** What the graph declares about its values (ranks, dims, constants). */
     readonly facts: GraphFacts,
     /** The forward node being differentiated. */
@@ -63,18 +75,34 @@ export class GradContext {
     return new TrainError(`op '${this.node.opType}' (node '${this.node.name ?? ''}') ${why}`);
   }
 
+  /** Default-domain opset the backward nodes are written against. */
+  get opset(): number {
+    return this.g.opset;
+  }
+
+  /** Appends a single-output node. */
   op(opType: string, inputs: readonly string[], attrs: Parameters<GraphBuilder['op']>[2] = {}): string {
-    return this.g.op(opType, inputs, attrs);
+    return this.g.op(opType, inputs, attrs, { name: this.namer.hint(opType) });
+  }
+
+  /** Appends a node with `outputs` outputs. */
+  multiOutput(opType: string, inputs: readonly string[], outputs: number, attrs: Parameters<GraphBuilder['op']>[2] = {}): string[] {
+    return this.g.node(opType, inputs, outputs, attrs, { name: this.namer.hint(opType) });
   }
 
   /** A 0-D constant of the differentiated float type. */
   scalar(value: number): string {
-    return this.floatType === DataType.DOUBLE ? this.g.scalar(value, 'float64') : this.g.scalar(value);
+    return this.g.scalar(value, this.floatType === DataType.DOUBLE ? 'float64' : 'float32', this.namer.hint('scalar'));
+  }
+
+  /** A 0-D int64 constant. */
+  intScalar(value: number): string {
+    return this.g.scalar(value, 'int64', this.namer.hint('int'));
   }
 
   /** int64 1-D constant. */
   ints(values: readonly number[]): string {
-    return this.g.int64s(values);
+    return this.g.int64s(values, this.namer.hint('ints'));
   }
 
   /** Casts an int64/bool value to the differentiated float type. */
@@ -89,7 +117,7 @@ export class GradContext {
 
   /** A float tensor of a (dynamic) shape filled with `value`. */
   filled(shape: string, value: number): string {
-    return filledTensor(this.g, shape, value, this.floatType);
+    return filledTensor(this.g, shape, value, this.floatType, this.namer.hint('filled'));
   }
 
   /** dims(x)[from:to] as an int64 1-D tensor (to undefined: to the end). */
@@ -161,7 +189,7 @@ export class GradContext {
     }
     // size-1 axes of x (after left-padding its shape to the result's rank) are the broadcast ones;
     // summing an axis that is 1 in both is a no-op
-    const axes = this.op('Reshape', [this.op('NonZero', [this.op('Equal', [padded, this.g.scalar(1, 'int64')])]), this.ints([-1])]);
+    const axes = this.op('Reshape', [this.op('NonZero', [this.op('Equal', [padded, this.intScalar(1)])]), this.ints([-1])]);
     const summed = this.op('ReduceSum', [grad, axes], { keepdims: 1, noop_with_empty_axes: 1 });
     return this.reshape(summed, sx);
   }

@@ -48,12 +48,12 @@ const BROADCAST = new Set([
  * those through common ops. Used to pick static reductions over Shape-based ones.
  */
 export class GraphFacts {
-  private readonly producers = new Map<string, NodeProto>();
+  private readonly producers = new Map<string, number>();
   private indexed = 0;
+  private inferredUpTo = 0;
   private readonly declaredDims = new Map<string, (Dim | undefined)[]>();
   private readonly declaredType = new Map<string, number>();
   private readonly constants = new Map<string, TensorProto>();
-  private readonly ranks = new Map<string, number | undefined>();
   private readonly inferred = new Map<string, (Dim | undefined)[] | undefined>();
 
   constructor(private readonly graph: GraphProto) {
@@ -81,9 +81,14 @@ export class GraphFacts {
 
   /** The node that computes a value (nodes appended since construction included), if any. */
   producer(name: string): NodeProto | undefined {
+    const at = this.producerIndex(name);
+    return at === undefined ? undefined : this.graph.node![at];
+  }
+
+  private producerIndex(name: string): number | undefined {
     const nodes = this.graph.node ?? [];
     for (; this.indexed < nodes.length; this.indexed++) {
-      for (const o of nodes[this.indexed]!.output ?? []) if (o) this.producers.set(o, nodes[this.indexed]!);
+      for (const o of nodes[this.indexed]!.output ?? []) if (o) this.producers.set(o, this.indexed);
     }
     return this.producers.get(name);
   }
@@ -121,13 +126,22 @@ export class GraphFacts {
     const declared = this.declaredDims.get(name);
     if (declared) return declared;
     if (!this.inferred.has(name)) {
-      // an unknown dim of an inferred value gets a symbol of its own: values derived from it
-      // through shape-preserving ops share that symbol, so their sizes are known to be equal
-      const dims = this.inferDims(name);
-      const r = dims?.length ?? this.inferRank(name);
-      this.inferred.set(name, r === undefined ? undefined : Array.from({ length: r }, (_, i) => dims?.[i] ?? `${name}#${i}`));
+      // infer every node up to the producer in graph order, so each inference reads memoized
+      // inputs (no recursion through deep graphs)
+      const at = this.producerIndex(name);
+      if (at === undefined) this.infer(name);
+      else for (; this.inferredUpTo <= at; this.inferredUpTo++) for (const o of this.graph.node![this.inferredUpTo]!.output ?? []) if (o) this.infer(o);
     }
     return this.inferred.get(name);
+  }
+
+  private infer(name: string): void {
+    if (this.declaredDims.has(name) || this.inferred.has(name)) return;
+    // an unknown dim of an inferred value gets a symbol of its own: values derived from it
+    // through shape-preserving ops share that symbol, so their sizes are known to be equal
+    const dims = this.inferDims(name);
+    const r = dims?.length ?? this.inferRankFromProducer(name);
+    this.inferred.set(name, r === undefined ? undefined : Array.from({ length: r }, (_, i) => dims?.[i] ?? `${name}#${i}`));
   }
 
   /** Dims as the graph declares them (inputs, outputs, initializers, value_info), if it does. */
@@ -162,16 +176,7 @@ export class GraphFacts {
 
   /** Rank of a value, from declarations or inferred through its producer; undefined when unknown. */
   rank(name: string): number | undefined {
-    if (this.ranks.has(name)) return this.ranks.get(name);
-    const r = this.inferRank(name);
-    this.ranks.set(name, r);
-    return r;
-  }
-
-  private inferRank(name: string): number | undefined {
-    const known = this.declaredDims.get(name) ?? this.inferred.get(name);
-    if (known) return known.length;
-    return this.inferRankFromProducer(name);
+    return this.dims(name)?.length;
   }
 
   private inferRankFromProducer(name: string): number | undefined {

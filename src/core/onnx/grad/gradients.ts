@@ -1,7 +1,7 @@
 import { TrainError } from '../../errors/index.js';
 import { GraphBuilder } from '../builder.js';
 import { DataType, type GraphProto, type NodeProto } from '../types.js';
-import { filledTensor, GradContext, type GradientRule } from './context.js';
+import { filledTensor, GradContext, Namer, type GradientRule } from './context.js';
 import { blocksGradient, GraphFacts, isFloatType } from './facts.js';
 import { MATH_RULES } from './rules-math.js';
 import { NN_RULES } from './rules-nn.js';
@@ -81,6 +81,7 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
   const onPath = (v: string): boolean => fromWrt.has(v) && toLoss.has(v);
 
   const g = GraphBuilder.wrap({ opsetImport: [{ domain: '', version: opset }], graph }, 'grad/');
+  const namer = new Namer();
   const contributions = new Map<string, string[]>();
   const add = (value: string, grad: string): void => {
     const list = contributions.get(value);
@@ -90,7 +91,7 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
   const gradOf = (value: string): string | undefined => {
     const list = contributions.get(value);
     if (!list) return undefined;
-    if (list.length > 1) contributions.set(value, [g.op('Sum', list, {}, { name: 'accumulate' })]);
+    if (list.length > 1) contributions.set(value, [g.op('Sum', list, {}, { name: namer.hint('accumulate') })]);
     return contributions.get(value)![0];
   };
 
@@ -110,7 +111,7 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
     if (node.opType !== 'Split' && dys.some((d, i) => i > 0 && d !== undefined)) {
       throw new TrainError(`${where} has no gradient rule in kennis for its output ${dys.findIndex((d, i) => i > 0 && d !== undefined)}; use only its first output on the way to the loss`);
     }
-    const ctx = new GradContext(g, facts, node, dys, onPath, floatType);
+    const ctx = new GradContext(g, namer, facts, node, dys, onPath, floatType);
     const grads = rule(ctx);
     (node.input ?? []).forEach((input, i) => {
       if (!ctx.needs(i)) return;
@@ -124,8 +125,8 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
   for (const x of wrt) {
     const out = `${prefix}${x}`;
     if (g.has(out)) throw new TrainError(`gradient output '${out}' is already a value of graph '${graph.name ?? ''}'; choose another prefix`);
-    const grad = gradOf(x) ?? filledTensor(g, g.op('Shape', [x]), 0, floatType, 'zero_grad');
-    g.node('Identity', [grad], [out]);
+    const grad = gradOf(x) ?? filledTensor(g, g.op('Shape', [x], {}, { name: namer.hint('Shape') }), 0, floatType, namer.hint('zero_grad'));
+    g.node('Identity', [grad], [out], {}, { name: namer.hint('Identity') });
     const dims = facts.declaredDimsOf(x)?.map((d) => (typeof d === 'number' ? { dimValue: d } : d ? { dimParam: d } : {}));
     (graph.output ??= []).push({ name: out, type: { tensorType: { elemType: facts.elemType(x) ?? floatType, ...(dims ? { shape: { dim: dims } } : {}) } } });
     gradients[x] = out;

@@ -1,12 +1,12 @@
 import type { AttrValue } from '../attributes.js';
-import { reduce } from '../ops.js';
 import type { GradContext, GradientRule } from './context.js';
 import { scatterFlat } from './rules-shape.js';
 
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
-/** Mean over axes with keepdims (in the reduction form of the graph's opset). */
-const mean = (c: GradContext, x: string, axes: number[]): string => reduce(c.g, 'ReduceMean', x, axes, true);
+/** Mean over axes with keepdims (axes as an attribute before opset 18, as an input from 18). */
+const mean = (c: GradContext, x: string, axes: number[]): string =>
+  (c.opset >= 18 ? c.op('ReduceMean', [x, c.ints(axes)], { keepdims: 1 }) : c.op('ReduceMean', [x], { axes, keepdims: 1 }));
 
 /**
  * LayerNormalization over axes [axis, rank): with xhat = (x - mean) * invstd and g = dy * scale,
@@ -138,7 +138,7 @@ function maxPoolRule(c: GradContext): (string | undefined)[] {
   const x = c.x(0);
   if (c.attr('storage_order', 0) !== 0) throw c.error('has no gradient rule in kennis for storage_order=1; use the default row-major order');
   const win = windowOf(c);
-  const indices = c.y(1) || c.g.node('MaxPool', [x], 2, sameAttributes(c))[1]!;
+  const indices = c.y(1) || c.multiOutput('MaxPool', [x], 2, sameAttributes(c))[1]!;
   const overlapping = win.strides.some((s, i) => s < (win.kernel[i]! - 1) * win.dilations[i]! + 1);
   return [scatterFlat(c, x, indices, c.dy, overlapping)];
 }

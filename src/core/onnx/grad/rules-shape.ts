@@ -6,7 +6,7 @@ const reshapeBack: GradientRule = (c) => [c.reshapeLike(c.dy, c.x(0))];
 
 /** int64 tensor shaped like x holding each element's row-major position: Gather/Slice of it says where their outputs came from. */
 function positionsOf(c: GradContext, x: string): string {
-  const range = c.op('Range', [c.g.scalar(0, 'int64'), c.op('Size', [x]), c.g.scalar(1, 'int64')]);
+  const range = c.op('Range', [c.intScalar(0), c.op('Size', [x]), c.intScalar(1)]);
   return c.op('Reshape', [range, c.op('Shape', [x])]);
 }
 
@@ -21,7 +21,7 @@ export function scatterFlat(c: GradContext, like: string, positions: string, upd
 /** ScatterND; with `accumulate`, duplicate indices add up (reduction='add', opset 16). */
 export function scatter(c: GradContext, data: string, index: string, updates: string, accumulate: boolean): string {
   if (!accumulate) return c.op('ScatterND', [data, index, updates]);
-  if (c.g.opset < 16) throw c.error(`has no gradient rule in kennis below opset 16 (it scatters with ScatterND reduction='add'); export the model at opset 16 or later and pass opts.opset`);
+  if (c.opset < 16) throw c.error(`has no gradient rule in kennis below opset 16 (it scatters with ScatterND reduction='add'); export the model at opset 16 or later and pass opts.opset`);
   return c.op('ScatterND', [data, index, updates], { reduction: 'add' });
 }
 
@@ -51,7 +51,7 @@ function concatRule(c: GradContext): (string | undefined)[] {
   const sizes = known.every((d): d is number => typeof d === 'number')
     ? c.ints(known)
     : c.op('Concat', inputs.map((x) => c.dimsOf(x, axis, axis === -1 ? undefined : axis + 1)), { axis: 0 });
-  const parts = c.g.node('Split', [c.dy, sizes], inputs.length, { axis });
+  const parts = c.multiOutput('Split', [c.dy, sizes], inputs.length, { axis });
   return inputs.map((_, i) => (c.needs(i) ? parts[i] : undefined));
 }
 
@@ -71,7 +71,7 @@ function padRule(c: GradContext): (string | undefined)[] {
   if (c.attr('mode', 'constant') !== 'constant') throw c.error(`has no gradient rule in kennis for mode '${c.attr('mode', '')}'; use constant padding`);
   if (c.x(3)) throw c.error('has no gradient rule in kennis with an axes input; give pads for every axis');
   const pads = c.x(1);
-  const rank = c.op('Div', [c.op('Size', [pads]), c.g.scalar(2, 'int64')]);
+  const rank = c.op('Div', [c.op('Size', [pads]), c.intScalar(2)]);
   const half = (from: string | undefined, to: string | undefined): string =>
     c.op('Slice', [pads, from ?? c.ints([0]), to ?? c.ints([Number.MAX_SAFE_INTEGER])]);
   const r = c.op('Reshape', [rank, c.ints([1])]);
@@ -106,7 +106,7 @@ function sliceRule(c: GradContext): (string | undefined)[] {
   }
   const normalized = axes.map((a) => (a < 0 ? a + rank : a));
   const dims = c.op('Gather', [c.op('Shape', [x]), c.ints(normalized)], { axis: 0 });
-  const zero = c.g.scalar(0, 'int64');
+  const zero = c.intScalar(0);
   const clamp = (given: string): string => {
     const bound = c.facts.elemType(given) === DataType.INT64 ? given : c.op('Cast', [given], { to: DataType.INT64 });
     const wrapped = c.op('Where', [c.op('Less', [bound, zero]), c.op('Add', [bound, dims]), bound]);
