@@ -44,8 +44,8 @@ const BROADCAST = new Set([
 
 /**
  * What the graph itself says about its values: producers, declared element types and dims
- * (graph inputs, outputs, initializers, value_info, Constant nodes) and ranks inferred from
- * those through common ops. Used to pick static reductions over Shape-based ones.
+ * (graph inputs, outputs, initializers, value_info, Constant nodes), and dims inferred from
+ * those through common ops. Used to pick constant reductions over Shape-based ones.
  */
 export class GraphFacts {
   private readonly producers = new Map<string, number>();
@@ -97,11 +97,6 @@ export class GraphFacts {
     this.constants.set(name, t);
     this.declaredDims.set(name, (t.dims ?? []).map(Number));
     if (t.dataType) this.declaredType.set(name, t.dataType);
-  }
-
-  /** True if the value is a graph initializer or a Constant node output. */
-  isConstant(name: string): boolean {
-    return this.constants.has(name);
   }
 
   /** Values of a small integer constant (axes, perm, shapes), or undefined when not constant. */
