@@ -77,6 +77,11 @@ const ARRAYS: Record<ColumnDtype, new (n: number) => NumericArray> = {
   int64: BigInt64Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array,
 };
 
+/** A zero-filled typed array of `n` elements of `dtype`. */
+export function zeros(dtype: ColumnDtype, n: number): NumericArray {
+  return new ARRAYS[dtype](n);
+}
+
 /** A typed array of `dtype` from plain numbers (bigint for int64). */
 export function typedArray(values: ArrayLike<number>, dtype: ColumnDtype): NumericArray {
   const out = new ARRAYS[dtype](values.length);

@@ -1,6 +1,7 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { DatasetError } from '../core/errors/index.js';
-import { fixedSizeListVector, type NumericArray, type PrimitiveName } from '../core/util/index.js';
+import { fixedSizeListVector } from '../core/util/index.js';
+import { zeros, type ColumnDtype } from './columns.js';
 import { batchOf, rangeBatches, rowVector } from './batches.js';
 import { checkPositiveInt, limitRows } from './checks.js';
 import type { BatchOptions, Dataset, DatasetTokenizer, Split } from './dataset.js';
@@ -57,8 +58,6 @@ function signedLabelDtype(vocab: number): 'int16' | 'int32' {
   return vocab <= 32768 ? 'int16' : 'int32';
 }
 
-const ARRAYS = { uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, int16: Int16Array, int32: Int32Array } as const;
-
 /** Row r spans stream[starts[r], starts[r] + lengths[r]) (at most seqLen + 1 tokens). */
 interface RowSpans { starts: Uint32Array; lengths: Uint32Array }
 
@@ -84,9 +83,9 @@ class TokenWindowDataset implements Dataset {
     const n = end - start;
     const padded = this.tokenizer.packing === 'padded';
     const idType = tokenIdDtype(this.tokenizer.vocabSize);
-    const labelType: PrimitiveName = padded ? signedLabelDtype(this.tokenizer.vocabSize) : idType;
-    const inputs = new ARRAYS[idType](n * T);
-    const labels = new ARRAYS[labelType as keyof typeof ARRAYS](n * T);
+    const labelType: ColumnDtype = padded ? signedLabelDtype(this.tokenizer.vocabSize) : idType;
+    const inputs = zeros(idType, n * T) as Uint8Array | Uint16Array | Uint32Array;
+    const labels = zeros(labelType, n * T) as Uint8Array | Uint16Array | Uint32Array | Int16Array | Int32Array;
     const mask = padded ? new Uint8Array(n * T) : undefined;
     const pad = this.tokenizer.eos ?? 0;
     for (let r = 0; r < n; r++) {
@@ -103,8 +102,8 @@ class TokenWindowDataset implements Dataset {
       mask?.fill(1, o, o + Math.min(len, T));
     }
     return batchOf([
-      ['input_ids', fixedSizeListVector(inputs as NumericArray, [T], idType)],
-      ['labels', fixedSizeListVector(labels as NumericArray, [T], labelType)],
+      ['input_ids', fixedSizeListVector(inputs, [T], idType)],
+      ['labels', fixedSizeListVector(labels, [T], labelType)],
       ...(mask ? [['attention_mask', fixedSizeListVector(mask, [T], 'uint8')] as const] : []),
       ['row', rowVector(start, end)],
     ]);
