@@ -115,8 +115,12 @@ export const cacheSchema = z.object({
 }).strict();
 
 export const studentSchema = z.object({
-  /** Architecture family. */
-  arch: z.enum(['mlp', 'cnn', 'gpt']),
+  /** Architecture family; onnx: your own ONNX model (student.path), trained on the onnxruntime backend. */
+  arch: z.enum(['mlp', 'cnn', 'gpt', 'onnx']),
+  /** onnx: the model file (e.g. an untrained network from torch.onnx.export); its float initializers are trained. */
+  path: z.string().optional(),
+  /** onnx: initializers to keep fixed. */
+  freeze: z.array(z.string()).optional(),
   /** mlp/cnn: dense hidden layer sizes. */
   hidden: z.array(z.number().int().positive().max(LIMITS.layerWidth)).max(LIMITS.layers).default([]),
   /** mlp: activation. */

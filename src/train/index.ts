@@ -1,4 +1,4 @@
-export { BEST_DIR, train, type TrainOptions, type TrainSummary } from './run.js';
+export { BEST_DIR, MODEL_STUDENT_FILE, train, type TrainOptions, type TrainSummary } from './run.js';
 export { observeEvaluation, metricValue, type SelectableMetric, type SelectionState } from './selection.js';
 export { evaluate, type EvalMetrics } from './evaluate.js';
 export { trainStep, logitRows, type StepResult } from './step.js';

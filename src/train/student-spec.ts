@@ -27,14 +27,19 @@ export function studentSpecFor(section: StudentSection | undefined, manifest: Ma
 /** Most student parameters a run may allocate (16 bytes each with gradients and AdamW's two slots: 4 GB). */
 export const MAX_STUDENT_PARAMETERS = 250_000_000;
 
-function specFor(section: StudentSection | undefined, manifest: Manifest, cacheDir: string): { spec: StudentSpec; input: StudentInput } {
-  if (!section) throw new RecipeError(`the recipe has no student section; add e.g. student: { arch: mlp, hidden: [800, 800] }`);
+/** The cache column a student reads (the first stored input column) and its values per row. */
+export function studentInputOf(manifest: Manifest, cacheDir: string): StudentInput {
   const column = manifest.dataset.inputColumns[0];
   if (!column) throw new CacheError(`cache ${cacheDir} stores no student input column; rerun precompute with a dataset that has one`);
   const field = manifest.schema.find((f) => f.name === column)!;
-  const valuesPerRow = sizeOfType(field.type);
+  return { column, valuesPerRow: sizeOfType(field.type) };
+}
+
+function specFor(section: StudentSection | undefined, manifest: Manifest, cacheDir: string): { spec: StudentSpec; input: StudentInput } {
+  if (!section) throw new RecipeError(`the recipe has no student section; add e.g. student: { arch: mlp, hidden: [800, 800] }`);
+  const input = studentInputOf(manifest, cacheDir);
+  const { column, valuesPerRow } = input;
   const { vocab, seqLen } = manifest.targets;
-  const input = { column, valuesPerRow };
   if (section.arch !== 'mlp' && (section.rank !== undefined || section.init !== 'random')) {
     throw new RecipeError(`student.rank and student.init teacher_svd apply to mlp students, this one is ${section.arch}; remove them or use student.arch=mlp`);
   }
@@ -59,6 +64,8 @@ function specFor(section: StudentSection | undefined, manifest: Manifest, cacheD
       if (!seqLen) throw new CacheError(`cache ${cacheDir} holds classification targets; a gpt student needs per-token targets from a token-window dataset`);
       if (valuesPerRow !== seqLen) throw new CacheError(`cache column '${column}' has ${valuesPerRow} tokens per row, expected seq_len ${seqLen}`);
       return { spec: { arch: 'gpt', vocab, dModel: section.d_model, layers: section.layers, heads: section.heads, seqLen, dropout: section.dropout }, input };
+    case 'onnx':
+      throw new RecipeError(`student.arch onnx is a model file, not a kennis student spec; it trains through train() with student.path`);
   }
 }
 

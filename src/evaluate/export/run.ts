@@ -1,11 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { KennisError } from '../../core/errors/index.js';
 import type { DatasetSpec, Split } from '../../data/index.js';
 import { datasetSpecOf, loadRecipe } from '../../recipe/index.js';
-import { BEST_DIR, loadStudent, lockRunDir } from '../../train/index.js';
+import { BEST_DIR, MODEL_STUDENT_FILE, loadStudent, lockRunDir } from '../../train/index.js';
+import { decodeModel } from '../../core/onnx/index.js';
 import { makeDir, writeFileAtomic } from '../../core/util/index.js';
-import { evaluateModels } from '../eval/index.js';
+import { countParameters, evaluateModels } from '../eval/index.js';
 import { checkExport } from './check.js';
 import { exportStudentToOnnx } from './export.js';
 import { quantizeModel, type QuantizeMode } from './quantize.js';
@@ -88,14 +89,11 @@ export async function exportRun(runDir: string, outFile?: string, opts: ExportRu
 async function exportLocked(runDir: string, outFile: string | undefined, opts: ExportRunOptions): Promise<ExportSummary> {
   // a run that selected its best evaluation exports that one unless the last step is asked for
   const from = !opts.last && existsSync(join(runDir, BEST_DIR, 'best.json')) ? BEST_DIR : 'student';
-  const { spec, inputColumn, weights } = loadStudent(join(runDir, from));
-  const bytes = exportStudentToOnnx(spec, weights, { inputName: inputColumn });
-  const check = await checkExport(spec, weights, bytes, { inputName: inputColumn, ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}) });
+  const { bytes, parameters, maxAbsDiff } = await studentBytes(join(runDir, from), opts);
   const dataset = opts.quantize ? opts.dataset ?? runTestSplit(runDir) : undefined;
   const file = resolve(opts.quantize || !outFile ? join(runDir, 'student.onnx') : outFile);
   await writeModel(file, bytes, outFile);
-  const parameters = Object.values(weights).reduce((n, w) => n + w.data.length, 0);
-  const summary: ExportSummary = { file, bytes: bytes.length, parameters, maxAbsDiff: check.maxAbsDiff, weights: from === BEST_DIR ? 'best' : 'last' };
+  const summary: ExportSummary = { file, bytes: bytes.length, parameters, maxAbsDiff, weights: from === BEST_DIR ? 'best' : 'last' };
   if (opts.quantize) {
     const quantized = quantizeModel(bytes, opts.quantize);
     const qFile = resolve(outFile ?? join(runDir, `student-${opts.quantize}.onnx`));
@@ -110,6 +108,22 @@ async function exportLocked(runDir: string, outFile: string | undefined, opts: E
     };
   }
   return summary;
+}
+
+/**
+ * The ONNX bytes of a saved student: a kennis student is exported and checked against its
+ * training forward; a model student (student.arch onnx) was saved as the trained model itself.
+ */
+async function studentBytes(dir: string, opts: ExportRunOptions): Promise<{ bytes: Uint8Array; parameters: number; maxAbsDiff: number }> {
+  const model = join(dir, MODEL_STUDENT_FILE);
+  if (existsSync(model)) {
+    const bytes = new Uint8Array(readFileSync(model));
+    return { bytes, parameters: countParameters(decodeModel(bytes).graph ?? {}), maxAbsDiff: 0 };
+  }
+  const { spec, inputColumn, weights } = loadStudent(dir);
+  const bytes = exportStudentToOnnx(spec, weights, { inputName: inputColumn });
+  const check = await checkExport(spec, weights, bytes, { inputName: inputColumn, ...(opts.tolerance !== undefined ? { tolerance: opts.tolerance } : {}) });
+  return { bytes, parameters: Object.values(weights).reduce((n, w) => n + w.data.length, 0), maxAbsDiff: check.maxAbsDiff };
 }
 
 /** Writes an exported model; a full, read-only or misnamed target is one line naming --out when it chose the file. */
