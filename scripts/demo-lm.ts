@@ -7,7 +7,7 @@
  *   sampled           32 draws per position from the teacher, as ids + counts
  * over several seeds; exports each student, scores all with `kennis eval` on the test split
  * (bits per byte, top-1 agreement and KL to the teacher), and writes runs/lm/report.html and
- * runs/lm/results.json. Every stage is its own process (src/pipeline runStage).
+ * runs/lm/results.json. Every stage is its own process (src/experiment runStage).
  *
  *   npx tsx scripts/demo-lm.ts [--seeds 3] [--steps 150] [--parallel 2] [--out runs/lm] [--set key=value ...] [--eval-limit n] [--reuse]
  */

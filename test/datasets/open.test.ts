@@ -53,7 +53,7 @@ test('fingerprint: stable for equal specs, different when an option or the conte
 
 test('fingerprint: equal in a fresh process', async () => {
   const here = await fp({ name: 'sotu', split: 'test', seqLen: 64, stride: 10 });
-  const index = fileURLToPath(new URL('../../src/datasets/index.ts', import.meta.url));
+  const index = fileURLToPath(new URL('../../src/data/index.ts', import.meta.url));
   const script = `const { openDataset } = await import(${JSON.stringify(index)});
     process.stdout.write((await openDataset({ name: 'sotu', split: 'test', seqLen: 64, stride: 10 })).fingerprint);`;
   const there = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });

@@ -55,7 +55,7 @@ test('V = 50257, T = 512: topk k=8 matches a direct run, and peak RSS stays flat
   const ids = columns.topk_ids as Uint16Array;
   const values = fromFloat16Bits(columns.topk_logits as Uint16Array);
   const lse = columns.logsumexp as Float32Array;
-  // the head takes logsumexp in two levels, 1733 blocks of 29 (src/onnx/soft-targets.ts): float32 error
+  // the head takes logsumexp in two levels, 1733 blocks of 29 (src/precompute/head/soft-targets.ts): float32 error
   // up to (1733 + 29) * 2^-24 in the worst case, plus the rounding of lse itself (an ulp of |lse|)
   const bound = (ref: number): number => (1733 + 29) * 2 ** -24 + Math.abs(ref) * 2 ** -23;
   let worst = 0;
