@@ -56,16 +56,18 @@ export async function distillAndCompare(file: string, overrides: readonly string
   const trainStudent = async (name: string, extra: string[]) =>
     (await trainCell(file, join(runDir, name), name, [...shared, ...extra], options.overwrite ?? false, log)).train;
   const [baseline, distilled] = await Promise.all([trainStudent('baseline', ['distill.alpha=0']), trainStudent('distilled', [])]);
+  // the size frontier: the distilled student with int8 weights, compared on the test split as it is written
+  const int8 = await runStage('export distilled int8', { stage: 'export', run: join(runDir, 'distilled'), quantize: 'int8' });
   const evaluation = await runStage('eval', {
     stage: 'eval',
-    models: [resolve(loaded.baseDir, recipe.teacher.path), join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx')],
+    models: [resolve(loaded.baseDir, recipe.teacher.path), join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx'), int8.quantized!.file],
     // dataset.limit trims the data trained on; the test split is scored whole
     options: { dataset: { ...datasetSpecOf(loaded, 'test'), limit: undefined } },
   });
-  const rows = nameRows(evaluation, ['teacher', 'baseline', 'distilled']);
+  const rows = nameRows(evaluation, ['teacher', 'baseline', 'distilled', 'distilled int8']);
   const classification = rows[0]!.errors !== undefined;
   const metric = (r: EvalRow) => (classification ? r.errors! : r.bitsPerByte!);
-  const [t, b, d] = rows.map(metric) as [number, number, number];
+  const [t, b, d] = rows.slice(0, 3).map(metric) as [number, number, number];
   const gapClosed = b === t ? 0 : (b - d) / (b - t);
   const report = join(runDir, 'report.html');
   writeReport(report, {

@@ -8,7 +8,7 @@ import type { TrainSummary } from '../train/index.js';
 export type StageRequest =
   | { stage: 'precompute'; recipe: string; overrides: readonly string[] }
   | { stage: 'train'; recipe: string; overrides: readonly string[]; overwrite?: boolean; resume?: boolean }
-  | { stage: 'export'; run: string }
+  | { stage: 'export'; run: string; quantize?: 'int8' | 'float16' }
   | { stage: 'eval'; models: readonly string[]; options: Omit<EvalOptions, 'progress'> }
   | { stage: 'cache-info'; dir: string };
 
@@ -42,7 +42,7 @@ export async function runStageHere(request: StageRequest): Promise<StageResults[
       return train(loadRecipe(request.recipe, request.overrides), { ...childReporter, progress: true, overwrite: request.overwrite ?? false, resume: request.resume ?? false });
     }
     case 'export':
-      return (await import('../evaluate/export/index.js')).exportRun(request.run);
+      return (await import('../evaluate/export/index.js')).exportRun(request.run, undefined, request.quantize ? { quantize: request.quantize } : {});
     case 'eval':
       return (await import('../evaluate/eval/index.js')).evaluateModels(request.models, { ...request.options, progress: true });
     case 'cache-info':

@@ -23,7 +23,7 @@ test('kennis distill runs every stage and its numbers agree with a direct onnxru
     `output: { dir: ${join(dir, 'run')} }`,
   ].join('\n'));
   const s = await distillAndCompare(recipe, []);
-  assert.deepEqual(s.eval.map((r) => r.name), ['teacher', 'baseline', 'distilled']);
+  assert.deepEqual(s.eval.map((r) => r.name), ['teacher', 'baseline', 'distilled', 'distilled int8']);
   assert.equal(s.baseline.steps, 12);
   assert.equal(s.distilled.steps, 12);
   assert.ok(existsSync(join(dir, 'run', 'baseline', 'student.onnx')) && existsSync(join(dir, 'run', 'distilled', 'student.onnx')));
@@ -32,6 +32,8 @@ test('kennis distill runs every stage and its numbers agree with a direct onnxru
   // the teacher's test errors, recomputed with a direct session.run over the test split
   const errors = await mnistTestErrors(teacher);
   assert.equal(s.eval[0]!.errors, errors);
-  const [t, b, d] = s.eval.map((r) => r.errors!) as [number, number, number];
+  const [t, b, d, q] = s.eval.map((r) => r.errors!) as [number, number, number, number];
+  assert.equal(q, await mnistTestErrors(join(dir, 'run', 'distilled', 'student-int8.onnx')), 'the int8 row is the int8 file, scored directly');
+  assert.ok(s.eval[3]!.fileBytes * 3 < s.eval[2]!.fileBytes, 'int8 weights make the file over 3x smaller');
   assert.ok(Math.abs(s.gapClosed - (b - d) / (b - t)) < 1e-12);
 });
