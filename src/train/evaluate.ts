@@ -49,8 +49,15 @@ export async function evaluate(student: Student, loader: CacheLoader, manifest: 
       disposeBatch(b);
     }
   }
+  return metricsOfTotals(totals, manifest);
+}
+
+/** Sums over an evaluation's unmasked positions (ce: the hard-label loss, unweighted by alpha). */
+export interface EvalTotals { loss: number; ce: number; correct: number; agree: number; kl: number; count: number }
+
+/** Held-out metrics from their sums, per unmasked position; bits per byte for byte vocabularies. */
+export function metricsOfTotals(totals: EvalTotals, manifest: Manifest): EvalMetrics {
   const n = Math.max(totals.count, 1);
-  // hardSum is weighted by (1 - alpha) inside the objective only; kdLossSum reports it unweighted
   const ce = totals.ce / n;
   const metrics: EvalMetrics = {
     loss: totals.loss / n, ce, accuracy: totals.correct / n, errors: Math.round(totals.count - totals.correct),

@@ -32,6 +32,19 @@ export interface TeacherSessionOptions {
   memArena?: boolean;
 }
 
+/** onnxruntime session options from kennis's: providers, threads, spinning, memory arena. */
+function ortSessionOptions(options: TeacherSessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: options.providers ?? ['cpu'],
+    graphOptimizationLevel: 'all',
+    // onnxruntime would also log the errors kennis reports itself as one line
+    logSeverityLevel: 4,
+    ...(options.spin === false ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.memArena === false ? { enableCpuMemArena: false } : {}),
+  };
+}
+
 /** An onnxruntime inference session with its signature read from the model itself. */
 export class Teacher {
   private constructor(
@@ -46,15 +59,7 @@ export class Teacher {
 
   /** Loads model bytes into onnxruntime; a model it cannot parse is a TeacherError naming `label`. */
   static async create(model: Uint8Array, label: string, options: TeacherSessionOptions = {}): Promise<Teacher> {
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: options.providers ?? ['cpu'],
-      graphOptimizationLevel: 'all',
-      // onnxruntime would also log the errors kennis reports itself as one line
-      logSeverityLevel: 4,
-      ...(options.spin === false ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-      ...(options.memArena === false ? { enableCpuMemArena: false } : {}),
-    };
+    const sessionOptions = ortSessionOptions(options);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(model, sessionOptions);
@@ -145,13 +150,7 @@ export class GraphSession {
 
   /** Loads model bytes; `label` names the graph in errors. */
   static async create(model: Uint8Array, label: string, fail: (message: string) => Error, options: TeacherSessionOptions = {}): Promise<GraphSession> {
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: options.providers ?? ['cpu'],
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 4,
-      ...(options.spin === false ? { extra: { 'session.intra_op.allow_spinning': '0' } } : {}),
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-    };
+    const sessionOptions = ortSessionOptions(options);
     try {
       return new GraphSession(await ort.InferenceSession.create(model, sessionOptions), label, fail);
     } catch (e) {

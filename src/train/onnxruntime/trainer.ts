@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { TrainError } from '../../core/errors/index.js';
 import { GraphSession, runtimeTensor, type PlainTensor, type RuntimeTensor, type TeacherSessionOptions } from '../../core/runtime/index.js';
 import type { Manifest } from '../../cache/index.js';
-import type { EvalMetrics } from '../evaluate.js';
+import { metricsOfTotals, type EvalMetrics } from '../evaluate.js';
 import type { CacheLoader, LoaderBatch } from '../loader/index.js';
 import { resolveDistill } from '../losses/options.js';
 import { dropoutMaskValues } from '../nn/index.js';
@@ -161,17 +161,7 @@ export class OnnxTrainer implements StudentTrainer {
       }
       totals.loss += scalar(out.sum); totals.ce += scalar(out.hard_sum); totals.kl += scalar(out.kl_sum); totals.count += rows.count;
     }
-    const n = Math.max(totals.count, 1);
-    const ce = totals.ce / n;
-    const metrics: EvalMetrics = {
-      loss: totals.loss / n, ce, accuracy: totals.correct / n, errors: Math.round(totals.count - totals.correct),
-      agreement: totals.agree / n, kl_to_teacher: totals.kl / n, positions: totals.count,
-    };
-    if (manifest.targets.seqLen) {
-      if (manifest.targets.vocab === 256) metrics.bits_per_byte = ce / Math.LN2;
-      metrics.perplexity = Math.exp(ce);
-    }
-    return metrics;
+    return metricsOfTotals(totals, manifest);
   }
 
   getWeights(): WeightMap {
