@@ -227,10 +227,5 @@ export const recipeSchema = z.object({
 }).strict();
 
 export type Recipe = z.infer<typeof recipeSchema>;
-export type TeacherSection = z.infer<typeof teacherSchema>;
 export type DatasetSection = z.infer<typeof datasetSchema>;
-export type TargetsSection = z.infer<typeof targetsSchema>;
-export type CacheSection = z.infer<typeof cacheSchema>;
 export type StudentSection = z.infer<typeof studentSchema>;
-export type DistillSection = z.infer<typeof distillSchema>;
-export type TrainSection = z.infer<typeof trainSchema>;

@@ -110,11 +110,6 @@ export function maxPool(g: GraphBuilder, x: string, opts: PoolOptions): string {
   return g.op('MaxPool', [x], { kernel_shape: opts.kernel, strides: opts.strides ?? opts.kernel, pads: opts.pads });
 }
 
-/** NCHW average pooling (padding excluded from the average). */
-export function avgPool(g: GraphBuilder, x: string, opts: PoolOptions): string {
-  return g.op('AveragePool', [x], { kernel_shape: opts.kernel, strides: opts.strides ?? opts.kernel, pads: opts.pads });
-}
-
 /** Flattens to 2-D [prod(dims[:axis]), prod(dims[axis:])]. */
 export function flatten(g: GraphBuilder, x: string, axis = 1): string {
   return g.op('Flatten', [x], { axis });

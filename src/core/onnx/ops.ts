@@ -26,21 +26,10 @@ export function unsqueeze(g: GraphBuilder, x: string, axes: readonly number[]): 
   return g.opset >= 13 ? g.op('Unsqueeze', [x, g.int64s(axes, 'axes')]) : g.op('Unsqueeze', [x], { axes: [...axes] });
 }
 
-/** Removes size-1 axes. */
-export function squeeze(g: GraphBuilder, x: string, axes: readonly number[]): string {
-  return g.opset >= 13 ? g.op('Squeeze', [x, g.int64s(axes, 'axes')]) : g.op('Squeeze', [x], { axes: [...axes] });
-}
-
 /** x[start:end] along one axis (end undefined: to the end; negative indices count from the back). */
 export function slice(g: GraphBuilder, x: string, axis: number, start: number | string, end?: number | string): string {
   const bound = (v: number | bigint | string, hint: string): string => (typeof v === 'string' ? v : g.int64s([v], hint));
   return g.op('Slice', [x, bound(start, 'starts'), bound(end ?? INT64_MAX, 'ends'), g.int64s([axis], 'axes')]);
-}
-
-/** int64 [1] tensor holding x's size along `axis` (negative counts from the back). */
-export function dimOf(g: GraphBuilder, x: string, axis: number): string {
-  const shape = g.op('Shape', [x]);
-  return slice(g, shape, 0, axis, axis === -1 ? undefined : axis + 1);
 }
 
 /** Casts x to an element type. */

@@ -45,16 +45,6 @@ export interface LossSums {
   hardSum: string;
 }
 
-/** Input names of the teacher side of a head (see loss-feeds.ts for their contents). */
-export function teacherInputNames(spec: Pick<LossGraphSpec, 'kind' | 'prefix'>): string[] {
-  const p = spec.prefix;
-  switch (spec.kind) {
-    case 'full': return [`${p}teacher_logits`];
-    case 'topk': return [`${p}topk_index`, `${p}teacher_logprobs`];
-    case 'sampled': return [`${p}sample_index`, `${p}sample_q`, `${p}sample_negentropy`];
-  }
-}
-
 /** Declares the row inputs (keep mask and hard-label indices). */
 export function rowInputs(g: GraphBuilder): RowInputs {
   return { keep: g.input('keep', 'bool', ['M']), labelIndex: g.input('label_index', 'int32', ['M']) };

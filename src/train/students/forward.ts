@@ -11,9 +11,6 @@ export interface ForwardOptions {
   step?: number;
 }
 
-/** A functional forward pass: logits from explicit parameters and inputs. */
-export type ForwardFn = (params: Params, inputs: tf.Tensor, options: ForwardOptions) => tf.Tensor;
-
 /** The dropout stream of a pass, or null when nothing is dropped. */
 export function dropoutStream(seed: number, options: ForwardOptions, anyDropout: boolean): DropoutStream | null {
   return options.training && anyDropout ? new DropoutStream(seed, options.step ?? 0) : null;
