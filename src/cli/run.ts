@@ -30,6 +30,8 @@ export async function runCommand<T extends object>(flags: CommonFlags, body: (ap
     const e = api.fileError(thrown);
     if (e instanceof api.KennisError) {
       process.stderr.write(`error: ${e.message}\n`);
+      // a script reading --json output gets the failure as its last line too
+      if (flags.json) process.stdout.write(JSON.stringify({ error: e.message }) + '\n');
       process.exitCode = e.exitCode;
       return;
     }

@@ -124,15 +124,16 @@ test('the NaN error names exactly the dataset rows with NaN outputs', async () =
     new RegExp(`has NaN/Inf in ${nanRows.length} row\\(s\\) of this batch \\(dataset rows ${nanRows.join(', ')}\\)`));
 });
 
-test('through the CLI: exactly one `error:` line on stderr, nothing on stdout, exit code 1', async () => {
+test('through the CLI: exactly one `error:` line on stderr, the same as {"error"} on stdout with --json, exit code 1', async () => {
   // later overrides win, so the last case keeps its own cache.root
   const runs = await Promise.all([['teacher.path=missing.onnx'], ['teacher.path=nan.onnx'], ['cache.root=a-file/sub']]
     .map((o) => runCli(['precompute', recipe, `cache.root=${path.join(dir, 'cli-root')}`, ...o, '--json'], dir)));
   for (const r of runs) {
     assert.equal(r.code, 1, r.stderr);
-    assert.equal(r.stdout, '');
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, `one line, got:\n${r.stderr}`);
+    // with --json the same message is the one JSON line on stdout
+    assert.deepEqual(JSON.parse(r.stdout), { error: lines[0]!.replace(/^error: /, '') });
     assert.match(lines[0]!, /^error: (teacher file 'missing\.onnx'|teacher output '.*' has NaN|not a directory creating cache directory)/);
   }
   assert.deepEqual(manifestsUnder(path.join(dir, 'cli-root')), []);

@@ -39,8 +39,8 @@ test('a second precompute on a cache being written fails with one `error:` line 
     const second = await runCli(['precompute', recipe, '--json'], dir);
     assert.equal(first.exitCode, null, 'the first run was still writing while the second ran');
     assert.equal(second.code, 1);
-    assert.equal(second.stdout, '');
     const lines = second.stderr.trimEnd().split('\n');
+    assert.deepEqual(JSON.parse(second.stdout), { error: lines[0]!.replace(/^error: /, '') });
     assert.equal(lines.length, 1, `one line, got:\n${second.stderr}`);
     assert.match(lines[0]!, new RegExp(`^error: cache '.*cache' is locked by pid ${first.pid} on host .* \\(${lock.replaceAll('.', '\\.')}\\); wait for that run to finish`));
     assert.equal(readLock(lock)?.pid, first.pid, 'the lock still belongs to the first run');
