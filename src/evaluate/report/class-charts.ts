@@ -24,7 +24,7 @@ export function perClassChart(models: ReportModel[], labels: string[], colors: C
     option: {
       ...baseOption('axis', true),
       xAxis: { type: 'category', data: labels, name: 'class', nameLocation: 'middle', nameGap: 26, axisLabel: { interval: 0 } },
-      yAxis: { ...valueAxis('error rate'), scale: false, nameGap: 48 },
+      yAxis: { ...valueAxis('test errors (count)'), scale: false, nameGap: 48 },
       series,
     },
   };

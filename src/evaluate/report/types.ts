@@ -30,7 +30,7 @@ export interface ReportModel {
   bytes?: number;
   /** Inference latency per sample in milliseconds. */
   latencyMs?: number;
-  /** Test error rate per class, indexed like `ReportInput.classLabels`. */
+  /** Test errors per class (counts), indexed like `ReportInput.classLabels`. */
   perClassErrors?: number[];
   /** Confusion counts, confusion[trueClass][predictedClass]. */
   confusion?: number[][];
