@@ -271,6 +271,8 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
       sink.progressAt(position.step, { loss: +r.loss.toFixed(4), 'rows/s': Math.round((position.samples - startSamples) / ((performance.now() - started) / 1000)) });
       if (t.histogram_every > 0 && position.step % t.histogram_every === 0) {
         sink.board.histograms(Object.fromEntries(Object.entries(trainer.getWeights()).map(([k, w]) => [`weights/${k}`, w.data])), position.step);
+        const grads = trainer.lastGradients?.();
+        if (grads) sink.board.histograms(Object.fromEntries(Object.entries(grads).map(([k, g]) => [`gradients/${k}`, g])), position.step);
       }
       if (position.step < totalSteps) {
         if (t.eval_every > 0 && position.step % t.eval_every === 0) await phases.time('eval', () => evaluateRun(run));

@@ -58,6 +58,11 @@ export interface StudentTrainer {
   getWeights(): WeightMap;
   setWeights(weights: WeightMap): void;
   optimizerState(): OptimizerState;
+  /**
+   * The last step's gradient of the mean loss per parameter (before clipping), copied out, for
+   * TensorBoard histograms; backends that do not keep it omit the method.
+   */
+  lastGradients?(): Record<string, Float32Array>;
   /** The backend's own tensor memory, when it keeps count (TensorBoard's memory scalars). */
   memory?(): BackendMemory;
   loadOptimizerState(state: OptimizerState): void;

@@ -34,3 +34,22 @@ test('a run writes its graph, HParams, memory, phase times and weight histograms
   // the last histogram counts every weight of the final student
   assert.equal(histo.at(-1)!.histo.num, student.weights['dense_0/kernel']!.data.length);
 });
+
+test('onnxruntime runs also write gradient histograms, whose global norm is the logged grad_norm', async () => {
+  const run = join(ws.dir, 'run-tb-ort');
+  await train(ws.recipe([`output.dir=${run}`, 'train.backend=onnxruntime', 'train.max_steps=10', 'train.histogram_every=5', 'train.log_every=5']));
+  const dir = join(run, 'tensorboard');
+  const file = join(dir, readdirSync(dir).find((f) => f.startsWith('events.out.tfevents.'))!);
+  const Event = tensorboardType('tensorboard.Event');
+  const events = readRecords(readFileSync(file)).map((raw) => Event.toObject(Event.decode(raw), { longs: Number }) as Record<string, any>);
+  const grads = events.flatMap((e) => (e.summary?.value ?? []).filter((v: Record<string, any>) => v.tag.startsWith('gradients/')).map((v: Record<string, any>) => ({ ...v, step: e.step })));
+  const names = Object.keys(loadStudent(join(run, 'student')).weights);
+  const logged = new Map(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
+    .filter((l) => 'grad_norm' in l).map((l) => [l.step!, l.grad_norm!]));
+  for (const step of [5, 10]) {
+    const at = grads.filter((v) => v.step === step);
+    assert.deepEqual(at.map((v) => v.tag.slice('gradients/'.length)).sort(), [...names].sort());
+    const norm = Math.sqrt(at.reduce((a, v) => a + v.histo.sumSquares, 0));
+    assert.ok(Math.abs(norm - logged.get(step)!) <= 1e-4 * logged.get(step)!, `step ${step}: histogram norm ${norm} vs logged ${logged.get(step)}`);
+  }
+});

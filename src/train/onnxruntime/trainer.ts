@@ -41,6 +41,8 @@ export class OnnxTrainer implements StudentTrainer {
   /** Created with the first step of more than one micro-batch. */
   private accumulator: GraphSession | undefined;
   private spareSums: Record<string, RuntimeTensor> | undefined;
+  /** Unmasked positions of the last step (its gradient sums divided by them are the mean's gradient). */
+  private lastPositions = 1;
 
   private constructor(
     private readonly setup: ModelTrainerSetup,
@@ -102,11 +104,17 @@ export class OnnxTrainer implements StudentTrainer {
       sumsq = i === 0 ? scalar(out.sumsq) : await this.accumulate();
     }
     const per = Math.max(count, 1);
+    this.lastPositions = per;
     const norm = Math.sqrt(sumsq) / per;
     const clip = this.setup.optimizer.clipNorm;
     // a non-finite norm means a diverged step: skip the update rather than poison the weights (step.ts)
     if (Number.isFinite(norm)) await this.optimizer.step(this.grads[0], lr, clipFactor(norm, clip > 0 ? clip : Infinity) / per);
     return { loss: sum / per, ce: ce / per, kd: kd / per, gradNorm: norm, positions: count };
+  }
+
+  lastGradients(): Record<string, Float32Array> {
+    // grads[0] holds the last step's gradient sums until the next step writes them
+    return Object.fromEntries(Object.entries(this.grads[0]).map(([name, t]) => [name, Float32Array.from(t.data as Float32Array, (v) => v / this.lastPositions)]));
   }
 
   /** grads[0] += grads[1] (into fresh buffers, then swapped); returns the squared norm of the sums. */
