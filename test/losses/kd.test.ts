@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { kdLoss, kdLossSum, hardLabelLoss, kdMetrics, type KdLossOptions, type TopkTail } from '../../src/train/losses/index.js';
 import { TrainError } from '../../src/core/errors/index.js';
-import { gaussian, kdLossRef, logSumExp, matrix, numericGrad, softmax, topIds, distillRow, type Div, type RefTarget } from './reference.js';
+import { f32, gaussian, kdLossRef, logSumExp, makeTargets, matrix, numericGrad, softmax, topIds, distillRow, type Div, type Form, type RefTarget } from './reference.js';
 import { close, closeMatrix, disposeTargets, toTf } from './helpers.js';
 
 await tf.setBackend('cpu');
@@ -11,27 +11,8 @@ await tf.setBackend('cpu');
 const DIVS: Div[] = ['forward_kl', 'reverse_kl', 'symmetric', 'jsd'];
 const RTOL = 1e-5;
 
-type Form = 'full' | 'ghost' | 'renormalize' | 'sampled';
 
-/** Float32-rounded copies, so the reference sees exactly the tf inputs. */
-const f32 = (m: number[][]) => m.map((r) => r.map((v) => Math.fround(v)));
 
-function makeTargets(teacher: number[][], form: Form, k: number, rnd: () => number): RefTarget[] {
-  return teacher.map((row) => {
-    if (form === 'full') return { kind: 'full', logits: row };
-    if (form === 'sampled') {
-      // distinct ids, one duplicate and one zero-count padding entry with id -1
-      const ids = topIds(row, 5);
-      ids.push(ids[1]!);
-      const counts = ids.map(() => 1 + Math.floor(Math.abs(rnd()) * 7));
-      counts.push(0);
-      ids.push(-1);
-      return { kind: 'sampled', ids, counts };
-    }
-    const ids = topIds(row, k);
-    return { kind: 'topk', ids, logits: ids.map((i) => row[i]!), lse: Math.fround(logSumExp(row)), tail: form };
-  });
-}
 
 /** Appends a padding row full of garbage: NaN logits, out-of-range ids, label -100. */
 function withPadding(student: number[][], targets: RefTarget[], V: number): { student: number[][]; targets: RefTarget[] } {

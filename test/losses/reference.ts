@@ -131,3 +131,27 @@ export function matrix(rows: number, cols: number, rnd: () => number, scale = 1)
 export function topIds(row: number[], k: number): number[] {
   return row.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, k).map(([, i]) => i);
 }
+
+/** How a test row's teacher targets are stored: full logits, top-k with either tail, or sampled ids. */
+export type Form = 'full' | 'ghost' | 'renormalize' | 'sampled';
+
+/** Float32-rounded copies, so the reference sees exactly the tensors' inputs. */
+export const f32 = (m: number[][]) => m.map((r) => r.map((v) => Math.fround(v)));
+
+/** Reference targets of each form from full teacher logits (sampled: a duplicate id and a zero-count pad). */
+export function makeTargets(teacher: number[][], form: Form, k: number, rnd: () => number): RefTarget[] {
+  return teacher.map((row) => {
+    if (form === 'full') return { kind: 'full', logits: row };
+    if (form === 'sampled') {
+      // distinct ids, one duplicate and one zero-count padding entry with id -1
+      const ids = topIds(row, 5);
+      ids.push(ids[1]!);
+      const counts = ids.map(() => 1 + Math.floor(Math.abs(rnd()) * 7));
+      counts.push(0);
+      ids.push(-1);
+      return { kind: 'sampled', ids, counts };
+    }
+    const ids = topIds(row, k);
+    return { kind: 'topk', ids, logits: ids.map((i) => row[i]!), lse: Math.fround(logSumExp(row)), tail: form };
+  });
+}

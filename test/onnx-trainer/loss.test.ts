@@ -4,32 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { kdLossSum, type TopkTail } from '../../src/train/losses/index.js';
 import { rowsOf, teacherFeeds } from '../../src/train/onnxruntime/loss-feeds.js';
 import type { LossGraphSpec } from '../../src/train/onnxruntime/loss-graph.js';
-import { gaussian, kdLossRef, logSumExp, matrix, numericGrad, topIds, type Div, type RefTarget } from '../losses/reference.js';
+import { f32, gaussian, kdLossRef, makeTargets, matrix, numericGrad, type Div, type Form, type RefTarget } from '../losses/reference.js';
 import { close, closeMatrix, disposeTargets, toTf } from '../losses/helpers.js';
 import { batchOf, fakeManifest, lossSession, scalar, toRuntime } from './helpers.js';
 
 await tf.setBackend('cpu');
 
 const DIVS: Div[] = ['forward_kl', 'reverse_kl', 'symmetric', 'jsd'];
-type Form = 'full' | 'ghost' | 'renormalize' | 'sampled';
-const f32 = (m: number[][]) => m.map((r) => r.map((v) => Math.fround(v)));
 
-function makeTargets(teacher: number[][], form: Form, k: number, rnd: () => number): RefTarget[] {
-  return teacher.map((row) => {
-    if (form === 'full') return { kind: 'full', logits: row };
-    if (form === 'sampled') {
-      // distinct ids, one duplicate and one zero-count padding entry with id -1
-      const ids = topIds(row, 5);
-      ids.push(ids[1]!);
-      const counts = ids.map(() => 1 + Math.floor(Math.abs(rnd()) * 7));
-      counts.push(0);
-      ids.push(-1);
-      return { kind: 'sampled', ids, counts };
-    }
-    const ids = topIds(row, k);
-    return { kind: 'topk', ids, logits: ids.map((i) => row[i]!), lse: Math.fround(logSumExp(row)), tail: form };
-  });
-}
 
 /** A padding row of garbage: NaN logits and targets, out-of-range ids, label -100. */
 function padding(t: RefTarget, V: number): RefTarget {
