@@ -36,6 +36,8 @@ export interface ChainOptions {
 export interface ChainReport {
   /** Kill moments that hit a running command, in order. */
   kills: string[];
+  /** What the killed runs had written to stderr before the kill, in order. */
+  killedStderr: string[];
   /** The run that ended the chain normally. */
   final: CliResult;
 }
@@ -52,7 +54,7 @@ export async function runChains(o: ChainOptions): Promise<ChainReport[]> {
   const lane = async (): Promise<void> => {
     while (kills < o.kills) {
       const chain = next++;
-      const report: ChainReport = { kills: [], final: undefined as unknown as CliResult };
+      const report: ChainReport = { kills: [], killedStderr: [], final: undefined as unknown as CliResult };
       // one stream per chain: the draws do not depend on how the parallel chains interleave
       const rng = Rng.derive(o.seed, chain);
       reports[chain] = report;
@@ -69,6 +71,7 @@ export async function runChains(o: ChainOptions): Promise<ChainReport[]> {
         }
         kills++;
         report.kills.push(plan.describe);
+        report.killedStderr.push(r.stderr);
       }
       o.onFinished?.(chain, report.final);
     }
