@@ -6,7 +6,7 @@
  * peak RSS of a V = 50,257, T = 512 top-k run.
  * Run: npm run bench:precompute [-- --quick]; writes bench/precompute.json.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Table } from 'apache-arrow';
 import { encodeShard, encodeStoredColumn, readShards, type StoredColumns } from '../../src/cache/index.js';
@@ -16,7 +16,7 @@ import { planPrecompute, precompute } from '../../src/precompute/index.js';
 import { validateRecipe, datasetSpecOf, type LoadedRecipe } from '../../src/recipe/index.js';
 import { targetColumns } from '../../src/cache/targets/index.js';
 import { sha256Bytes, writeFileAtomic } from '../../src/core/util/fs.js';
-import { mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { BENCH_SEQ_LEN, writeBenchTeachers } from './lib/bench-teachers.js';
 import { measureVocabRss, type VocabRss } from './lib/vocab-rss.js';
 import { TARGET_CASES } from './lib/targets.js';
 import { sessionRunLoop } from './lib/teacher-loop.js';
@@ -28,11 +28,8 @@ const args = benchArgs('precompute');
 const { quick } = args;
 const root = scratchDir('precompute');
 
-const mnistTeacher = path.join(root, 'mnist-mlp-1200.onnx');
-writeFileSync(mnistTeacher, mlpClassifier({ seed: 1, hidden: [1200, 1200] }).bytes);
-const seqLen = 128;
-const seqTeacher = path.join(root, 'seq-d128-l2.onnx');
-writeFileSync(seqTeacher, sequenceModel({ vocab: 256, dModel: 128, layers: 2, heads: 4, maxSeq: seqLen, seed: 2 }).bytes);
+const { mnistTeacher, seqTeacher } = writeBenchTeachers(root);
+const seqLen = BENCH_SEQ_LEN;
 
 type Raw = Record<string, Record<string, unknown>>;
 let cacheCounter = 0;

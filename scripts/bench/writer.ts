@@ -7,12 +7,12 @@
  * is how PARQUET_SETTINGS was picked.
  * Run: npm run bench:writer [-- --quick]; writes bench/writer.json.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { encodeShard, PARQUET_SETTINGS, type ParquetSettings } from '../../src/cache/index.js';
 import { draftOf, planPrecompute, shardPayload, shardTable, ShardWriterThread, type BatchOutput } from '../../src/precompute/index.js';
 import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
-import { mlpClassifier, sequenceModel } from '../../test/fixtures/teachers.js';
+import { BENCH_SEQ_LEN, writeBenchTeachers } from './lib/bench-teachers.js';
 import { isMain, runSection, scratchDir } from './lib/cli.js';
 import { interleavedRuns, rates, spread, timeRuns, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -50,11 +50,8 @@ const SETTINGS: [string, ParquetSettings][] = [
 
 export async function runWriterBench(quick: boolean): Promise<WriterBench> {
   const root = scratchDir('writer');
-  const mnistTeacher = path.join(root, 'mnist-mlp-1200.onnx');
-  writeFileSync(mnistTeacher, mlpClassifier({ seed: 1, hidden: [1200, 1200] }).bytes);
-  const seqLen = 128;
-  const seqTeacher = path.join(root, 'seq-d128-l2.onnx');
-  writeFileSync(seqTeacher, sequenceModel({ vocab: 256, dModel: 128, layers: 2, heads: 4, maxSeq: seqLen, seed: 2 }).bytes);
+  const { mnistTeacher, seqTeacher } = writeBenchTeachers(root);
+  const seqLen = BENCH_SEQ_LEN;
   let dirs = 0;
   const loaded = (raw: Raw): LoadedRecipe => ({ recipe: validateRecipe({ ...raw, cache: { ...raw.cache, dir: path.join(root, `cache-${dirs++}`) } }), baseDir: root });
   // the teachers and batches of bench:precompute
