@@ -59,25 +59,28 @@ export function updateGraph(params: readonly ParamInfo[], o: OptimizerSettings):
   return g.toBytes();
 }
 
+/** The per-step scalars of the update graph and kernels (unprefixed names). */
+export type UpdateScalars = { c1: number; c2: number; a: number; b: number; decay: number } | { gscale: number; lr: number };
+
 /**
- * The scalar feeds of step `t` (1-based) at learning rate `lr` with the gradient multiplied by
- * `gradScale`, as the tfjs rules fold them. lr 0 leaves the parameters as they are (adamw: an
- * infinite denominator makes the step exactly 0; tfjs skips the assignment).
+ * The scalars of step `t` (1-based) at learning rate `lr` with the gradient multiplied by
+ * `gradScale`, as the tfjs rules fold them (rounded to float32, as the graph and kernels use
+ * them). lr 0 leaves the parameters as they are (adamw: an infinite denominator makes the step
+ * exactly 0; tfjs skips the assignment).
  */
-export function updateScalars(o: OptimizerSettings, lr: number, t: number, gradScale: number): Record<string, PlainTensor> {
-  const scalar = (v: number): PlainTensor => ({ type: 'float32', data: Float32Array.of(v), dims: [] });
-  const named = (feeds: Record<string, PlainTensor>): Record<string, PlainTensor> => Object.fromEntries(Object.entries(feeds).map(([k, v]) => [`optimizer/${k}`, v]));
-  if (o.kind === 'sgd') return named({ gscale: scalar(gradScale), lr: scalar(lr) });
+export function updateScalars(o: OptimizerSettings, lr: number, t: number, gradScale: number): UpdateScalars {
+  const f = Math.fround;
+  if (o.kind === 'sgd') return { gscale: f(gradScale), lr: f(lr) };
   const { beta1, beta2, eps } = ADAMW;
-  const feeds = { c1: scalar((1 - beta1) * gradScale), c2: scalar((1 - beta2) * gradScale * gradScale) };
-  if (lr === 0) return named({ ...feeds, a: scalar(1), b: scalar(Infinity), decay: scalar(1) });
+  const c = { c1: f((1 - beta1) * gradScale), c2: f((1 - beta2) * gradScale * gradScale) };
+  if (lr === 0) return { ...c, a: 1, b: Infinity, decay: 1 };
   const stepSize = lr / (1 - beta1 ** t);
-  return named({
-    ...feeds,
-    a: scalar(1 / (Math.sqrt(1 - beta2 ** t) * stepSize)),
-    b: scalar(eps / stepSize),
-    decay: scalar(1 - lr * o.weightDecay),
-  });
+  return { ...c, a: f(1 / (Math.sqrt(1 - beta2 ** t) * stepSize)), b: f(eps / stepSize), decay: f(1 - lr * o.weightDecay) };
+}
+
+/** updateScalars as the update graph's feeds. */
+export function scalarFeeds(scalars: UpdateScalars): Record<string, PlainTensor> {
+  return Object.fromEntries(Object.entries(scalars).map(([k, v]) => [`optimizer/${k}`, { type: 'float32', data: Float32Array.of(v), dims: [] } satisfies PlainTensor]));
 }
 
 /**

@@ -3,32 +3,39 @@ import { GraphSession, runtimeTensor, type RuntimeTensor, type TeacherSessionOpt
 import type { OptimizerState } from '../optim/index.js';
 import type { WeightMap } from '../students/index.js';
 import type { OptimizerSettings } from '../trainer.js';
-import { slotNames, updateGraph, updateScalars, type ParamInfo } from './optimizer-graph.js';
+import { KernelArena } from './kernels/update-kernel.js';
+import { scalarFeeds, slotNames, updateGraph, updateScalars, type ParamInfo, type UpdateScalars } from './optimizer-graph.js';
 
-/** A float32 tensor with a spare of the same shape: runs read `current` and write `spare`, then swap. */
-class PingPong {
-  current: RuntimeTensor;
-  spare: RuntimeTensor;
+/** How the update runs: SIMD kernels in place (default), or the update graph in onnxruntime. */
+export type UpdateMode = 'kernel' | 'graph';
 
-  constructor(shape: readonly number[], initial?: Float32Array) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    this.current = runtimeTensor('float32', initial ? Float32Array.from(initial) : new Float32Array(n), shape);
-    this.spare = runtimeTensor('float32', new Float32Array(n), shape);
-  }
+/** Options of OnnxOptimizer.create. */
+export interface OnnxOptimizerOptions extends TeacherSessionOptions {
+  /** 'kernel' falls back to 'graph' when the buffers do not fit in one 32-bit WebAssembly memory (~4 GiB). */
+  update?: UpdateMode;
+  /** Sets of gradient buffers to allocate beside the weights (gradientSet(i)); at least 1. */
+  gradientSets?: number;
+}
 
-  swap(): void {
-    [this.current, this.spare] = [this.spare, this.current];
-  }
+/** Gradient buffers by parameter name. */
+export type GradientSet = Record<string, RuntimeTensor>;
 
-  get data(): Float32Array {
-    return this.current.data as Float32Array;
-  }
+/** Weights, slots and gradient buffers of every parameter, and the update applied to them. */
+interface ParameterStore {
+  readonly mode: UpdateMode;
+  /** Current tensor of a weight or slot (`<param>/<slot>`). */
+  tensor(name: string): RuntimeTensor;
+  readonly gradientSets: GradientSet[];
+  update(grads: Readonly<GradientSet>, scalars: UpdateScalars): Promise<void>;
+  release(): Promise<void>;
 }
 
 /**
- * Parameters and optimizer slots held as onnxruntime tensors between steps, updated by one
- * fused update graph that writes into pre-allocated spare buffers (no per-step allocation or
- * copy of the weights). State and weights convert to the tfjs backend's plain formats.
+ * Parameters and optimizer slots held as onnxruntime tensors between steps, updated in place by
+ * the SIMD kernels of kernels/update.wat over one WebAssembly memory that also holds the
+ * gradient buffers (no per-step allocation, no copy of a weight, one pass over the memory), or,
+ * for students too large for that memory, by the update graph into ping-pong buffers. Both give
+ * the tfjs AdamW/SGD step bit for bit. State and weights convert to the tfjs backend's formats.
  */
 export class OnnxOptimizer {
   private t = 0;
@@ -36,17 +43,17 @@ export class OnnxOptimizer {
   private constructor(
     readonly params: readonly ParamInfo[],
     private readonly settings: OptimizerSettings,
-    private readonly session: GraphSession,
-    private readonly weights: Map<string, PingPong>,
-    private readonly slots: Map<string, PingPong>,
+    private readonly store: ParameterStore,
+    private readonly slotKeys: readonly string[],
   ) {}
 
-  /** Builds the update session; weights start at `initial` (kennis names, all of `params`). */
-  static async create(params: readonly ParamInfo[], settings: OptimizerSettings, initial: WeightMap, options: TeacherSessionOptions = {}): Promise<OnnxOptimizer> {
-    const session = await GraphSession.create(updateGraph(params, settings), `${settings.kind} update`, (m) => new TrainError(m), options);
-    const weights = new Map(params.map((p) => [p.name, new PingPong(p.shape, initial[p.name]!.data)]));
-    const slots = new Map(params.flatMap((p) => slotNames(settings).map((s) => [`${p.name}/${s}`, new PingPong(p.shape)] as const)));
-    return new OnnxOptimizer(params, settings, session, weights, slots);
+  /** Weights start at `initial` (kennis names, all of `params`). */
+  static async create(params: readonly ParamInfo[], settings: OptimizerSettings, initial: WeightMap, options: OnnxOptimizerOptions = {}): Promise<OnnxOptimizer> {
+    const { update = 'kernel', gradientSets = 1, ...sessionOptions } = options;
+    const slotKeys = params.flatMap((p) => slotNames(settings).map((s) => `${p.name}/${s}`));
+    const store = (update === 'kernel' ? KernelStore.create(params, settings, slotKeys, initial, gradientSets) : undefined) ??
+      await GraphStore.create(params, settings, slotKeys, initial, gradientSets, sessionOptions);
+    return new OnnxOptimizer(params, settings, store, slotKeys);
   }
 
   /** Steps taken. */
@@ -54,51 +61,48 @@ export class OnnxOptimizer {
     return this.t;
   }
 
-  /** The current weights as tensors to feed (valid until the next step). */
+  /** How updates run ('graph' also when 'kernel' was asked for a student too large for it). */
+  get mode(): UpdateMode {
+    return this.store.mode;
+  }
+
+  /** The current weights as tensors to feed (valid until the next step, which may update them in place). */
   weightFeeds(): Record<string, RuntimeTensor> {
-    const out: Record<string, RuntimeTensor> = {};
-    for (const [name, w] of this.weights) out[name] = w.current;
-    return out;
+    return Object.fromEntries(this.params.map((p) => [p.name, this.store.tensor(p.name)]));
+  }
+
+  /** Pre-allocated gradient buffers for the step session to write into (set 0 is also where step() stages gradients from elsewhere). */
+  gradientSet(i: number): GradientSet {
+    const set = this.store.gradientSets[i];
+    if (!set) throw new TrainError(`internal: gradient set ${i} of ${this.store.gradientSets.length} requested`);
+    return set;
   }
 
   /** One update with gradient sums `grads` (by parameter name) times `gradScale`, at learning rate `lr`. */
-  async step(grads: Readonly<Record<string, RuntimeTensor>>, lr: number, gradScale: number): Promise<void> {
+  async step(grads: Readonly<GradientSet>, lr: number, gradScale: number): Promise<void> {
     if (!Number.isFinite(lr) || lr < 0) throw new TrainError(`learning rate must be a finite number >= 0, got ${lr}; check the optimizer lr and schedule`);
-    const feeds: Record<string, RuntimeTensor> = {};
-    const fetches: Record<string, RuntimeTensor> = {};
-    for (const [name, t] of Object.entries(updateScalars(this.settings, lr, this.t + 1, gradScale))) feeds[name] = runtimeTensor(t.type, t.data, t.dims);
-    for (const [name, w] of this.weights) {
-      feeds[name] = w.current;
-      feeds[`grad.${name}`] = grads[name]!;
-      fetches[`new.${name}`] = w.spare;
-    }
-    for (const [name, s] of this.slots) {
-      feeds[name] = s.current;
-      fetches[`new.${name}`] = s.spare;
-    }
-    await this.session.run(feeds, fetches);
-    // only a finished update counts: a failed run leaves weights, slots and the step count as they were
+    await this.store.update(grads, updateScalars(this.settings, lr, this.t + 1, gradScale));
+    // only a finished update counts: a failed run leaves the step count as it was
     this.t += 1;
-    for (const w of this.weights.values()) w.swap();
-    for (const s of this.slots.values()) s.swap();
   }
 
   /** Copies of the weights by kennis name. */
   getWeights(): WeightMap {
-    const out: WeightMap = {};
-    for (const p of this.params) out[p.name] = { shape: [...p.shape], data: Float32Array.from(this.weights.get(p.name)!.data) };
-    return out;
+    return Object.fromEntries(this.params.map((p) => [p.name, { shape: [...p.shape], data: Float32Array.from(this.store.tensor(p.name).data as Float32Array) }]));
   }
 
   /** Loads weights (every parameter, same shapes; checked by the caller). */
   setWeights(weights: WeightMap): void {
-    for (const [name, w] of this.weights) w.data.set(weights[name]!.data);
+    for (const p of this.params) (this.store.tensor(p.name).data as Float32Array).set(weights[p.name]!.data);
   }
 
   /** The optimizer state in the tfjs optimizers' format (`<param>/<slot>` keys, parameter order). */
   state(): OptimizerState {
     const slots: OptimizerState['slots'] = {};
-    for (const [key, s] of this.slots) slots[key] = { shape: [...s.current.dims], data: Float32Array.from(s.data) };
+    for (const key of this.slotKeys) {
+      const s = this.store.tensor(key);
+      slots[key] = { shape: [...s.dims], data: Float32Array.from(s.data as Float32Array) };
+    }
     return { step: this.t, slots };
   }
 
@@ -107,22 +111,142 @@ export class OnnxOptimizer {
     if (!Number.isInteger(state.step) || state.step < 0) {
       throw new TrainError(`optimizer state step must be a non-negative integer, got ${state.step}; the checkpoint is corrupt`);
     }
-    const missing = [...this.slots.keys()].filter((k) => !(k in state.slots));
-    const extra = Object.keys(state.slots).filter((k) => !this.slots.has(k));
+    const missing = this.slotKeys.filter((k) => !(k in state.slots));
+    const extra = Object.keys(state.slots).filter((k) => !this.slotKeys.includes(k));
     if (missing.length > 0 || extra.length > 0) {
       throw new TrainError(`optimizer state slots do not match: missing [${missing.join(', ')}], unexpected [${extra.join(', ')}]; resume with the same optimizer type and student architecture`);
     }
-    for (const [key, s] of this.slots) {
+    for (const key of this.slotKeys) {
       const given = state.slots[key]!;
-      if (given.data.length !== s.data.length || given.shape.length !== s.current.dims.length || given.shape.some((d, i) => d !== s.current.dims[i])) {
-        throw new TrainError(`optimizer state slot '${key}' has shape [${given.shape}] with ${given.data.length} values, expected [${s.current.dims}]; resume with the same student architecture`);
+      const dims = this.store.tensor(key).dims;
+      if (given.data.length !== this.store.tensor(key).data.length || given.shape.length !== dims.length || given.shape.some((d, i) => d !== dims[i])) {
+        throw new TrainError(`optimizer state slot '${key}' has shape [${given.shape}] with ${given.data.length} values, expected [${dims}]; resume with the same student architecture`);
       }
     }
-    for (const [key, s] of this.slots) s.data.set(state.slots[key]!.data);
+    for (const key of this.slotKeys) (this.store.tensor(key).data as Float32Array).set(state.slots[key]!.data);
     this.t = state.step;
   }
 
   async dispose(): Promise<void> {
+    await this.store.release();
+  }
+}
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Everything in one KernelArena; updates run the SIMD kernels in place. */
+class KernelStore implements ParameterStore {
+  readonly mode = 'kernel';
+
+  private constructor(
+    private readonly params: readonly ParamInfo[],
+    private readonly settings: OptimizerSettings,
+    private readonly arena: KernelArena,
+    private readonly tensors: Map<string, RuntimeTensor>,
+    readonly gradientSets: GradientSet[],
+  ) {}
+
+  /** undefined when the buffers do not fit in one WebAssembly memory. */
+  static create(params: readonly ParamInfo[], settings: OptimizerSettings, slotKeys: readonly string[], initial: WeightMap, sets: number): KernelStore | undefined {
+    const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
+    const slotShape = (key: string): number[] => shapeOf.get(key.slice(0, key.lastIndexOf('/')))!;
+    const named = [...params.map((p) => [p.name, p.shape] as const), ...slotKeys.map((k) => [k, slotShape(k)] as const)];
+    const gradients = Array.from({ length: Math.max(1, sets) }, () => params.map((p) => [p.name, p.shape] as const));
+    const all = [...named, ...gradients.flat()];
+    const arena = KernelArena.create(all.map(([, shape]) => sizeOf(shape)));
+    if (!arena) return undefined;
+    const tensorOf = (i: number): RuntimeTensor => runtimeTensor('float32', arena.views[i]!, all[i]![1]);
+    const tensors = new Map(named.map(([name], i) => [name, tensorOf(i)]));
+    for (const p of params) (tensors.get(p.name)!.data as Float32Array).set(initial[p.name]!.data);
+    const gradientSets = gradients.map((set, s) => Object.fromEntries(set.map(([name], j) => [name, tensorOf(named.length + s * params.length + j)])));
+    return new KernelStore(params, settings, arena, tensors, gradientSets);
+  }
+
+  tensor(name: string): RuntimeTensor {
+    return this.tensors.get(name)!;
+  }
+
+  async update(grads: Readonly<GradientSet>, s: UpdateScalars): Promise<void> {
+    const o = this.settings;
+    for (const p of this.params) {
+      const w = this.tensor(p.name).data as Float32Array;
+      let g = grads[p.name]!.data as Float32Array;
+      if (!this.arena.owns(g)) {
+        const staged = this.gradientSets[0]![p.name]!.data as Float32Array;
+        staged.set(g);
+        g = staged;
+      }
+      if ('c1' in s) {
+        this.arena.adamw(w, g, this.slot(p, 'm')!, this.slot(p, 'v')!, { ...s, decay: p.decayed && o.weightDecay !== 0 ? s.decay : 1 });
+      } else {
+        this.arena.sgd(w, g, this.slot(p, 'momentum'), { gscale: s.gscale, lr: s.lr, mu: Math.fround(o.momentum), wd: p.decayed ? Math.fround(o.weightDecay) : 0 });
+      }
+    }
+  }
+
+  async release(): Promise<void> {}
+
+  private slot(p: ParamInfo, name: string): Float32Array | undefined {
+    return this.tensors.get(`${p.name}/${name}`)?.data as Float32Array | undefined;
+  }
+}
+
+/** A float32 tensor with a spare of the same shape: runs read `current` and write `spare`, then swap. */
+class PingPong {
+  current: RuntimeTensor;
+  spare: RuntimeTensor;
+
+  constructor(shape: readonly number[], initial?: Float32Array) {
+    this.current = runtimeTensor('float32', initial ? Float32Array.from(initial) : new Float32Array(sizeOf(shape)), shape);
+    this.spare = runtimeTensor('float32', new Float32Array(sizeOf(shape)), shape);
+  }
+
+  swap(): void {
+    [this.current, this.spare] = [this.spare, this.current];
+  }
+}
+
+/** Weights and slots in ping-pong tensors; updates run the update graph into the spares. */
+class GraphStore implements ParameterStore {
+  readonly mode = 'graph';
+
+  private constructor(
+    private readonly session: GraphSession,
+    private readonly buffers: Map<string, PingPong>,
+    private readonly weightNames: readonly string[],
+    readonly gradientSets: GradientSet[],
+  ) {}
+
+  static async create(params: readonly ParamInfo[], settings: OptimizerSettings, slotKeys: readonly string[], initial: WeightMap, sets: number, options: TeacherSessionOptions): Promise<GraphStore> {
+    const session = await GraphSession.create(updateGraph(params, settings), `${settings.kind} update`, (m) => new TrainError(m), options);
+    const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
+    const buffers = new Map([
+      ...params.map((p) => [p.name, new PingPong(p.shape, initial[p.name]!.data)] as const),
+      ...slotKeys.map((k) => [k, new PingPong(shapeOf.get(k.slice(0, k.lastIndexOf('/')))!)] as const),
+    ]);
+    const gradientSets = Array.from({ length: Math.max(1, sets) }, () => Object.fromEntries(params.map((p) => [p.name, runtimeTensor('float32', new Float32Array(sizeOf(p.shape)), p.shape)])));
+    return new GraphStore(session, buffers, params.map((p) => p.name), gradientSets);
+  }
+
+  tensor(name: string): RuntimeTensor {
+    return this.buffers.get(name)!.current;
+  }
+
+  async update(grads: Readonly<GradientSet>, scalars: UpdateScalars): Promise<void> {
+    const feeds: Record<string, RuntimeTensor> = {};
+    const fetches: Record<string, RuntimeTensor> = {};
+    for (const [name, t] of Object.entries(scalarFeeds(scalars))) feeds[name] = runtimeTensor(t.type, t.data, t.dims);
+    for (const name of this.weightNames) feeds[`grad.${name}`] = grads[name]!;
+    for (const [name, b] of this.buffers) {
+      feeds[name] = b.current;
+      fetches[`new.${name}`] = b.spare;
+    }
+    await this.session.run(feeds, fetches);
+    // only a finished run swaps: a failed one leaves weights and slots as they were
+    for (const b of this.buffers.values()) b.swap();
+  }
+
+  async release(): Promise<void> {
     await this.session.release();
   }
 }

@@ -14,13 +14,15 @@ import { metricSpec } from './graphs.js';
 import { rowsOf, teacherFeeds, teacherTop1, type Rows } from './loss-feeds.js';
 import type { LossGraphSpec } from './loss-graph.js';
 import { accumulateGraph } from './optimizer-graph.js';
-import { OnnxOptimizer } from './optimizer.js';
+import { OnnxOptimizer, type GradientSet, type UpdateMode } from './optimizer.js';
 import { modelGraphs, specGraphs, type ModelStudentOptions, type StudentGraphs } from './student-graphs.js';
 
 /** Options of the onnxruntime trainer beyond the shared setup. */
 export interface OnnxTrainerOptions {
   /** Execution providers in order of preference (default ['cpu']). */
   providers?: string[];
+  /** How the optimizer update runs (default 'kernel'; 'graph' is the slower fallback, kept selectable for comparison). */
+  update?: UpdateMode;
 }
 
 /** The setup of a trainer whose student is an ONNX model rather than a kennis spec. */
@@ -31,7 +33,7 @@ const fail = (m: string): TrainError => new TrainError(m);
 /**
  * A student trained inside onnxruntime: one session runs forward, KD loss and backward of a
  * micro-batch (gradients written into pre-allocated buffers), an accumulation session sums
- * micro-batches, and the fused update graph of OnnxOptimizer applies clipping scale and
+ * micro-batches, and OnnxOptimizer's in-place SIMD update applies clipping scale and
  * AdamW/SGD. Weights and optimizer moments stay onnxruntime tensors between steps.
  */
 export class OnnxTrainer implements StudentTrainer {
@@ -40,7 +42,6 @@ export class OnnxTrainer implements StudentTrainer {
   readonly threads: number;
   /** Created with the first step of more than one micro-batch. */
   private accumulator: GraphSession | undefined;
-  private spareSums: Record<string, RuntimeTensor> | undefined;
   /** Unmasked positions of the last step (its gradient sums divided by them are the mean's gradient). */
   private lastPositions = 1;
 
@@ -53,7 +54,9 @@ export class OnnxTrainer implements StudentTrainer {
     private readonly optimizer: OnnxOptimizer,
     private readonly sessionOptions: TeacherSessionOptions,
     /** Gradient buffers: [0] holds the step's sums, [1] the next micro-batch. */
-    private grads: [Record<string, RuntimeTensor>, Record<string, RuntimeTensor>],
+    private grads: [GradientSet, GradientSet],
+    /** Where accumulation writes the new sums before they swap with grads[0]. */
+    private spareSums: GradientSet,
   ) {
     this.threads = setup.threads > 0 ? setup.threads : availableParallelism();
   }
@@ -79,10 +82,9 @@ export class OnnxTrainer implements StudentTrainer {
     const sessionOptions: TeacherSessionOptions = { providers: options.providers ?? ['cpu'], spin: false, ...(setup.threads > 0 ? { threads: setup.threads } : {}) };
     const session = await GraphSession.create(student.step, `${student.label} training step`, fail, sessionOptions);
     const evalSession = await GraphSession.create(student.evaluation, `${student.label} evaluation`, fail, sessionOptions);
-    const optimizer = await OnnxOptimizer.create(student.params, setup.optimizer, student.initial, sessionOptions);
-    const buffers = (): Record<string, RuntimeTensor> =>
-      Object.fromEntries(student.params.map((p) => [p.name, runtimeTensor('float32', new Float32Array(p.shape.reduce((a, b) => a * b, 1)), p.shape)]));
-    return new OnnxTrainer(setup, student, loss, session, evalSession, optimizer, sessionOptions, [buffers(), buffers()]);
+    // gradient sets: the step's sums, the next micro-batch's gradients, the accumulator's output
+    const optimizer = await OnnxOptimizer.create(student.params, setup.optimizer, student.initial, { ...sessionOptions, gradientSets: 3, ...(options.update ? { update: options.update } : {}) });
+    return new OnnxTrainer(setup, student, loss, session, evalSession, optimizer, sessionOptions, [optimizer.gradientSet(0), optimizer.gradientSet(1)], optimizer.gradientSet(2));
   }
 
   parameterCount(): number {
@@ -121,7 +123,6 @@ export class OnnxTrainer implements StudentTrainer {
   private async accumulate(): Promise<number> {
     this.accumulator ??= await GraphSession.create(accumulateGraph(this.optimizer.params), 'gradient accumulation', fail, this.sessionOptions);
     const [acc, grad] = this.grads;
-    this.spareSums ??= Object.fromEntries(Object.entries(acc).map(([n, t]) => [n, runtimeTensor('float32', new Float32Array(t.data.length), t.dims)]));
     const feeds: Record<string, RuntimeTensor> = {};
     const fetches: Record<string, RuntimeTensor | null> = { sumsq: null };
     for (const name of Object.keys(acc)) {
