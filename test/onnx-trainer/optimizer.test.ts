@@ -57,11 +57,11 @@ async function compare(settings: OptimizerSettings, tfOptimizer: (p: Record<stri
   await copy.dispose();
 }
 
-test('the onnxruntime trainer's AdamW update takes the tfjs AdamW step (decay filter, bias correction, gradient scale, lr 0) and its state round-trips', async () => {
+test('the onnxruntime trainer AdamW update takes the tfjs AdamW step (decay filter, bias correction, gradient scale, lr 0) and its state round-trips', async () => {
   await compare({ kind: 'adamw', lr: 1e-3, weightDecay: 0.1, momentum: 0, clipNorm: 0 }, (p) => new AdamW(p, { lr: 1e-3, weightDecay: 0.1 }));
 });
 
-test('the onnxruntime trainer's SGD update takes the tfjs SGD step with momentum and L2 decay, and without momentum', async () => {
+test('the onnxruntime trainer SGD update takes the tfjs SGD step with momentum and L2 decay, and without momentum', async () => {
   await compare({ kind: 'sgd', lr: 1e-2, weightDecay: 0.01, momentum: 0.9, clipNorm: 0 }, (p) => new SGD(p, { lr: 1e-2, momentum: 0.9, weightDecay: 0.01 }));
   await compare({ kind: 'sgd', lr: 1e-2, weightDecay: 0, momentum: 0, clipNorm: 0 }, (p) => new SGD(p, { lr: 1e-2, momentum: 0, weightDecay: 0 }));
 });
