@@ -101,7 +101,7 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
         const table = shardTable(shardPayload(shards[0]!), plan.spec, plan.storedColumns);
         for (const [name, settings] of SETTINGS) {
           let size = 0;
-          const t = await timeRuns(() => { size = encodeShard(table, 'parquet', settings).length; }, { warmup: 1, reps: quick ? 3 : 7 });
+          const t = await timeRuns(() => { size = encodeShard(table, 'parquet', plan.packedColumns, settings).length; }, { warmup: 1, reps: quick ? 3 : 7 });
           parquetSettings.push({
             case: `${label}, ${targets}`, settings: name, bytesPerRow: size / table.numRows,
             encodeMsPer1000Rows: spread(t.map((x) => (x * 1000) / table.numRows)), chosen: sameSettings(settings, PARQUET_SETTINGS),

@@ -13,3 +13,4 @@ export * from './workers.js';
 export * from './worker-manifest.js';
 export * from './address-book.js';
 export * from './inputs.js';
+export * from './packed.js';

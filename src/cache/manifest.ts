@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { storedColumnSchema } from './inputs.js';
+import { packedColumnSchema } from './packed.js';
 
 export const MANIFEST_FORMAT = 'kennis-cache';
 export const MANIFEST_VERSION = 1;
@@ -81,6 +82,8 @@ export const manifestSchema = z.object({
   shardRows: z.number().int().positive(),
   /** Arrow schema of every shard: field name -> type string, in order. */
   schema: z.array(z.object({ name: z.string(), type: z.string() })),
+  /** List columns stored as one FixedSizeBinary value per row (see packedColumnSchema); `schema` gives the lists they hold. Absent in caches that store every list column as a FixedSizeList. */
+  packedColumns: z.record(z.string(), packedColumnSchema).optional(),
   shards: z.array(shardEntrySchema),
   tool: z.object({ name: z.literal('kennis'), version: z.string() }),
   createdAt: z.string(),

@@ -7,6 +7,7 @@ import { readManifest } from './manifest-io.js';
 import { resolveShardPath } from './paths.js';
 import { decodeShard, describeSchema } from './shard-io.js';
 import { sameSchema, schemaDiff } from './schema-check.js';
+import { unpackColumns } from './packed.js';
 
 /** Options for reading shards. */
 export interface ReadShardsOptions {
@@ -55,12 +56,15 @@ function checkShard(manifest: Manifest, index: number, loaded: Loaded, hash: boo
     const sha = sha256Bytes(bytes);
     if (sha !== entry.sha256) return { problem: `has sha256 ${sha.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…` };
   }
-  let table: arrow.Table;
+  let decoded: arrow.Table;
   try {
-    table = decodeShard(bytes, manifest.shardFormat);
+    decoded = decodeShard(bytes, manifest.shardFormat);
   } catch (err) {
     return { problem: `is not a readable ${manifest.shardFormat} file (${oneLine(err)})` };
   }
+  const unpacked = unpackColumns(decoded, manifest.packedColumns ?? {});
+  if (unpacked.problem !== undefined) return unpacked;
+  const { table } = unpacked;
   if (table.numRows !== entry.rows) return { problem: `holds ${table.numRows} rows, expected ${entry.rows}` };
   const fields = describeSchema(table.schema);
   if (!sameSchema(manifest.schema, fields)) return { problem: `does not have the manifest's schema: ${schemaDiff(manifest.schema, fields)}` };

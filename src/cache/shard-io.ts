@@ -2,6 +2,7 @@ import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { CacheError } from '../core/errors/index.js';
 import { flatValues, type NumericArray } from '../core/util/arrow.js';
+import { packColumns, type PackedColumns } from './packed.js';
 
 /** On-disk format of a shard. */
 export type ShardFormat = 'parquet' | 'arrow';
@@ -44,12 +45,13 @@ const COMPRESSION = { zstd: pq.Compression.ZSTD, lz4_raw: pq.Compression.LZ4_RAW
 const STATISTICS = { page: pq.EnabledStatistics.Page, chunk: pq.EnabledStatistics.Chunk, none: pq.EnabledStatistics.None } as const;
 
 /**
- * Encodes a table as one shard file. Deterministic: the same columns give the same bytes
- * however the table is chunked (it is first gathered into one record batch), which is what
- * makes resumed caches byte-identical to uninterrupted ones.
+ * Encodes a table as one shard file, the columns of `packed` as one binary value per row (see
+ * packColumns). Deterministic: the same columns give the same bytes however the table is chunked
+ * (it is first gathered into one record batch), which is what makes resumed caches byte-identical
+ * to uninterrupted ones.
  */
-export function encodeShard(table: arrow.Table, format: ShardFormat, parquet: ParquetSettings = PARQUET_SETTINGS): Uint8Array {
-  const single = singleBatch(table);
+export function encodeShard(table: arrow.Table, format: ShardFormat, packed: PackedColumns = {}, parquet: ParquetSettings = PARQUET_SETTINGS): Uint8Array {
+  const single = packColumns(singleBatch(table), packed);
   if (format === 'arrow') return arrow.tableToIPC(single, 'file');
   const wasmTable = pq.Table.fromIPCStream(arrow.tableToIPC(single, 'stream'));
   // writeParquet consumes (frees) both the wasm table and the properties
@@ -64,8 +66,9 @@ export function encodeShard(table: arrow.Table, format: ShardFormat, parquet: Pa
 }
 
 /**
- * Decodes a shard file into one-batch Arrow table. Parquet keeps FixedSizeList and Float16
- * columns because parquet-wasm restores the Arrow schema it stores in the file's metadata.
+ * Decodes a shard file into one-batch Arrow table, packed columns still packed (unpackColumns
+ * turns them back into lists). Parquet keeps FixedSizeList, FixedSizeBinary and Float16 columns
+ * because parquet-wasm restores the Arrow schema it stores in the file's metadata.
  */
 export function decodeShard(bytes: Uint8Array, format: ShardFormat): arrow.Table {
   if (format === 'arrow') return arrow.tableFromIPC(bytes);

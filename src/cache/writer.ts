@@ -11,6 +11,7 @@ import { formatWorker, writerLayout, type WorkerId, type WriterLayout } from './
 import { checkDraft, resumeOrStart, sweep, type ManifestDraft, type ResumeCheck } from './resume.js';
 import { describeSchema, encodeShard, type SchemaField, type ShardFormat } from './shard-io.js';
 import { sameSchema, schemaDiff } from './schema-check.js';
+import type { PackedColumns } from './packed.js';
 
 export type { ManifestDraft, ResumeCheck } from './resume.js';
 
@@ -105,7 +106,7 @@ export class CacheWriter {
     this.checkWritable(index, rowsOf(table));
     let shard: EncodedShard;
     try {
-      shard = encodeShardFile(table, this.current.shardFormat);
+      shard = encodeShardFile(table, this.current.shardFormat, this.current.packedColumns);
     } catch (err) {
       this.fail(err);
       throw err;
@@ -248,9 +249,12 @@ function rowsOf(table: arrow.Table): ShardRows {
   return { rows: table.numRows, ...(row ? { rowRange: [row.get(0), row.get(table.numRows - 1)] as [unknown, unknown] } : {}) };
 }
 
-/** Encodes `table` as a shard file of `format`, with what the writer records of it; pure, so any thread may run it. */
-export function encodeShardFile(table: arrow.Table, format: ShardFormat): EncodedShard {
-  const bytes = encodeShard(table, format);
+/**
+ * Encodes `table` as a shard file of `format` (the columns of `packed` packed), with what the
+ * writer records of it (the schema of the lists, as readers get them back); pure, so any thread may run it.
+ */
+export function encodeShardFile(table: arrow.Table, format: ShardFormat, packed: PackedColumns = {}): EncodedShard {
+  const bytes = encodeShard(table, format, packed);
   return { ...rowsOf(table), bytes, sha256: sha256Bytes(bytes), fields: describeSchema(table.schema) };
 }
 

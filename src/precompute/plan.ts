@@ -5,11 +5,12 @@ import { readRegularFileSync } from '../core/util/fs.js';
 import type { Dataset } from '../data/index.js';
 import { openDataset } from '../data/index.js';
 import { inspectModel } from '../core/onnx/index.js';
-import { cacheKey, type StoredColumns, type TensorSignature } from '../cache/index.js';
+import { cacheKey, type PackedColumns, type StoredColumns, type TensorSignature } from '../cache/index.js';
 import { elementOf } from './transfer.js';
+import { listShape } from '../core/util/arrow.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import { resolveFrom } from '../recipe/index.js';
-import { idDtypeFor, type TargetSpec } from '../cache/targets/index.js';
+import { idDtypeFor, targetColumnShapes, type TargetSpec } from '../cache/targets/index.js';
 import { datasetSpecOf } from '../recipe/index.js';
 
 /** Everything precompute decides before running the teacher. */
@@ -30,6 +31,8 @@ export interface PrecomputePlan {
   spec: TargetSpec;
   /** Dataset columns the shards store narrower than given (empty with cache.input_dtype as_fed). */
   storedColumns: StoredColumns;
+  /** List columns the shards store as one binary value per row (empty with cache.layout lists). */
+  packedColumns: PackedColumns;
   /** Content address of the cache. */
   key: string;
   /** Cache directory. */
@@ -81,6 +84,7 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
     ...(t.kind === 'sampled' ? { samples: t.samples, sampleTemperature: t.temperature, seed: t.seed } : {}),
   };
   const storedColumns = recipe.cache.input_dtype === 'natural' ? storedColumnsOf(dataset) : {};
+  const packedColumns = recipe.cache.layout === 'packed' ? packedColumnsOf(dataset, storedColumns, spec) : {};
   const teacherSha256 = createHash('sha256').update(teacherBytes).digest('hex');
   const key = cacheKey({
     teacherSha256,
@@ -92,11 +96,12 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
       attentionMask: recipe.teacher.attention_mask, format: recipe.cache.format, shardRows: recipe.cache.shard_rows,
       // absent when every column is stored as given, so such caches keep the key they always had
       ...(Object.keys(storedColumns).length > 0 ? { storedColumns } : {}),
+      ...(Object.keys(packedColumns).length > 0 ? { packedColumns } : {}),
     },
   });
   const dir = recipe.cache.dir ? resolveFrom(loaded, recipe.cache.dir) : resolveFrom(loaded, `${recipe.cache.root}/${key}`);
   const teacherCalls = boundTeacherCalls(recipe.teacher.batch_size, recipe.cache.concurrency, (seqLen ?? 1) * vocab * 4);
-  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, storedColumns, key, dir, teacherCalls };
+  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, storedColumns, packedColumns, key, dir, teacherCalls };
 }
 
 /** The narrow storage the dataset declares for its columns, with the element type each is given in. */
@@ -110,6 +115,17 @@ function storedColumnsOf(dataset: Dataset): StoredColumns {
     stored[name] = { dtype, stored: narrow.dtype, ...(narrow.levels ? { levels: [...narrow.levels] } : {}) };
   }
   return stored;
+}
+
+/** Every list column of the shards (dataset columns as stored, then targets), packed. */
+function packedColumnsOf(dataset: Dataset, stored: StoredColumns, spec: TargetSpec): PackedColumns {
+  const packed: PackedColumns = {};
+  for (const field of dataset.schema.fields) {
+    const shape = listShape(field.type);
+    if (shape.length > 0) packed[field.name] = { element: stored[field.name]?.stored ?? elementOf(field.type, field.name), shape };
+  }
+  for (const [name, { element, shape }] of Object.entries(targetColumnShapes(spec))) if (shape.length > 0) packed[name] = { element, shape };
+  return packed;
 }
 
 /**

@@ -167,6 +167,7 @@ export function draftOf(loaded: LoadedRecipe, plan: PrecomputePlan): ManifestDra
     targets: plan.spec,
     shardFormat: recipe.cache.format,
     shardRows: recipe.cache.shard_rows,
+    ...(Object.keys(plan.packedColumns).length > 0 ? { packedColumns: plan.packedColumns } : {}),
     tool: { name: 'kennis', version: VERSION },
   };
 }

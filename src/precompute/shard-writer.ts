@@ -53,7 +53,7 @@ export class ShardWriterThread {
   /** Starts the threads and opens (or resumes) the cache in `dir`, or only `worker`'s shard range of it; see CacheWriter.open. */
   static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void, options: { worker?: WorkerId; threads?: number } = {}): Promise<ShardWriterThread> {
     const threads = Math.max(1, options.threads ?? 1);
-    const layout = { spec: draft.targets, stored: draft.dataset.storedColumns ?? {}, format: draft.shardFormat };
+    const layout = { spec: draft.targets, stored: draft.dataset.storedColumns ?? {}, format: draft.shardFormat, packed: draft.packedColumns ?? {} };
     const thread = new ShardWriterThread(takePool(threads), layout, threads);
     try {
       const reply = await thread.pool.call('open', { dir, draft, ...(options.worker ? { worker: options.worker } : {}) }, { thread: WRITER_THREAD, onNotify: (w) => onWarning(w as string) });

@@ -112,6 +112,8 @@ export const cacheSchema = z.object({
   input_dtype: z.enum(['natural', 'as_fed']).default('natural'),
   /** Threads that encode shards beside the teacher; 0: the cores the teacher leaves free (at least 1). */
   encode_threads: z.number().int().nonnegative().max(64).default(0),
+  /** packed: each list column (pixels, token ids, targets) as one binary value per row, which Parquet encodes ~7x faster; lists: as list columns (DuckDB reads them as LIST). */
+  layout: z.enum(['packed', 'lists']).default('packed'),
 }).strict();
 
 export const studentSchema = z.object({

@@ -47,9 +47,30 @@ export const TARGET_COLUMNS = {
 
 const ARROW_NAMES = { float32: 'Float32', float16: 'Float16', uint8: 'Uint8', uint16: 'Uint16', uint32: 'Uint32' } as const;
 
-/** Arrow type string of a column of fixed-size lists of `dims` (outermost first) over `element`. */
-function listType(dims: readonly number[], element: string): string {
-  return dims.reduceRight((inner, d) => `FixedSizeList[${d}]<${inner}>`, element);
+/** The element type and fixed-size-list sizes (outermost first; [] for a primitive) of a target column. */
+export interface TargetColumnShape {
+  element: keyof typeof ARROW_NAMES;
+  shape: number[];
+}
+
+/** The element type and list sizes of each target column a spec calls for. */
+export function targetColumnShapes(spec: TargetSpec): Record<string, TargetColumnShape> {
+  const positions = spec.seqLen ? [spec.seqLen] : [];
+  switch (spec.kind) {
+    case 'full':
+      return { logits: { element: spec.valueDtype, shape: [...positions, spec.vocab] } };
+    case 'topk':
+      return {
+        topk_ids: { element: spec.idDtype, shape: [...positions, spec.k ?? 0] },
+        topk_logits: { element: spec.valueDtype, shape: [...positions, spec.k ?? 0] },
+        logsumexp: { element: 'float32', shape: positions },
+      };
+    case 'sampled':
+      return {
+        sample_ids: { element: spec.idDtype, shape: [...positions, spec.samples ?? 0] },
+        sample_counts: { element: (spec.samples ?? 0) <= 255 ? 'uint8' : 'uint16', shape: [...positions, spec.samples ?? 0] },
+      };
+  }
 }
 
 /**
@@ -58,22 +79,8 @@ function listType(dims: readonly number[], element: string): string {
  * vocabulary, k, dtype or sequence length while its shards hold another.
  */
 export function targetColumnTypes(spec: TargetSpec): Record<string, string> {
-  const positions = spec.seqLen ? [spec.seqLen] : [];
-  switch (spec.kind) {
-    case 'full':
-      return { logits: listType([...positions, spec.vocab], ARROW_NAMES[spec.valueDtype]) };
-    case 'topk':
-      return {
-        topk_ids: listType([...positions, spec.k ?? 0], ARROW_NAMES[spec.idDtype]),
-        topk_logits: listType([...positions, spec.k ?? 0], ARROW_NAMES[spec.valueDtype]),
-        logsumexp: listType(positions, 'Float32'),
-      };
-    case 'sampled':
-      return {
-        sample_ids: listType([...positions, spec.samples ?? 0], ARROW_NAMES[spec.idDtype]),
-        sample_counts: listType([...positions, spec.samples ?? 0], (spec.samples ?? 0) <= 255 ? 'Uint8' : 'Uint16'),
-      };
-  }
+  const listType = ({ element, shape }: TargetColumnShape): string => shape.reduceRight((inner, d) => `FixedSizeList[${d}]<${inner}>`, ARROW_NAMES[element] as string);
+  return Object.fromEntries(Object.entries(targetColumnShapes(spec)).map(([name, s]) => [name, listType(s)]));
 }
 
 /** Why a target spec contradicts itself (k above the vocabulary, an id dtype that cannot hold it), or undefined. */
