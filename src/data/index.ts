@@ -10,5 +10,6 @@ export { datasetFingerprint, sha256Hex, canonicalJson, FINGERPRINT_VERSION } fro
 export { SPLITS } from './checks.js';
 export { resolveRange, rangeBatches, rowVector, batchOf, type RowRange } from './batches.js';
 export { loadTokenizer, type TextTokenizer } from './tokenizer.js';
+export { labelByteCounter, type LabelByteCounter } from './label-bytes.js';
 export { openTokenizedText, tokenIdDtype, IGNORE_LABEL, type Packing, type TokenizeOptions, type TokenizedTextOptions } from './token-windows.js';
 export { splitDocuments, type TextSource, type SplitDocuments } from './text-documents.js';

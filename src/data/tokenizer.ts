@@ -29,6 +29,12 @@ export interface TextTokenizer {
   encode(text: string): number[];
   /** Text of token ids, special tokens included, spaces as they are. */
   decode(ids: ArrayLike<number>): string;
+  /**
+   * UTF-8 bytes of text each id stands for (indexed by id, computed once): what the id adds to
+   * decoded text; 0 for special tokens (BOS, EOS, ...). Summed over next-token labels it is the
+   * bytes those labels cover, the denominator of bits per byte.
+   */
+  tokenBytes(): Uint32Array;
 }
 
 /** Places where tokenizer packages keep tokenizer.json, relative to the package directory. */
@@ -144,6 +150,7 @@ function readTokenizer(file: string, name: string): TextTokenizer {
   };
   const bos = special('bos_token');
   const eos = special('eos_token');
+  let bytesOfIds: Uint32Array | undefined;
   return {
     name, file,
     fingerprint: sha256Hex([json.bytes, ...(config ? [config.bytes] : [])]),
@@ -153,5 +160,32 @@ function readTokenizer(file: string, name: string): TextTokenizer {
     addsBos: config?.value.add_bos_token === true,
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
     decode: (ids) => tokenizer.decode(Array.from(ids), { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
+    tokenBytes: () => (bytesOfIds ??= tokenByteTable(tokenizer, json.value, maxId + 1)),
   };
+}
+
+/**
+ * UTF-8 bytes per token id. Decoding an id alone can drop or mangle bytes (SentencePiece strips
+ * the leading space of a text, a lone byte piece is not valid UTF-8), so: byte-level BPE pieces
+ * (GPT-2 style) are one byte per character; SentencePiece byte-fallback pieces <0xNN> are one
+ * byte; any other id counts the bytes it adds when decoded after a plain anchor token.
+ */
+function tokenByteTable(tokenizer: Tokenizer, json: Record<string, unknown>, size: number): Uint32Array {
+  const table = new Uint32Array(size);
+  const special = new Set<number>();
+  for (const t of (json.added_tokens ?? []) as { id?: unknown; special?: unknown }[]) if (t.special === true && typeof t.id === 'number') special.add(t.id);
+  const decoder = JSON.stringify(json.decoder ?? null);
+  const byteLevel = decoder.includes('"ByteLevel"');
+  const byteFallback = (json.model as { byte_fallback?: unknown }).byte_fallback === true;
+  const options = { skip_special_tokens: false, clean_up_tokenization_spaces: false };
+  const anchor = tokenizer.encode('a', { add_special_tokens: false }).ids.slice(0, 1);
+  const anchorBytes = Buffer.byteLength(tokenizer.decode(anchor, options), 'utf8');
+  for (let id = 0; id < size; id++) {
+    const piece = tokenizer.id_to_token(id);
+    if (piece === undefined || special.has(id)) continue;
+    if (byteLevel) table[id] = [...piece].length;
+    else if (byteFallback && /^<0x[0-9A-Fa-f]{2}>$/.test(piece)) table[id] = 1;
+    else table[id] = Buffer.byteLength(tokenizer.decode([...anchor, id], options), 'utf8') - anchorBytes;
+  }
+  return table;
 }

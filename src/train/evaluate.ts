@@ -21,7 +21,7 @@ export interface EvalMetrics {
   agreement: number;
   /** KL(teacher || student) at T=1. */
   kl_to_teacher: number;
-  /** Sequences over bytes: cross-entropy in bits per byte. */
+  /** Sequences of text: cross-entropy in bits per UTF-8 byte of text (byte-level or tokenized). */
   bits_per_byte?: number;
   /** Sequences: exp(ce). */
   perplexity?: number;
@@ -55,7 +55,13 @@ export async function evaluate(student: Student, loader: CacheLoader, manifest: 
 /** Sums over an evaluation's unmasked positions (ce: the hard-label loss, unweighted by alpha). */
 export interface EvalTotals { loss: number; ce: number; correct: number; agree: number; kl: number; count: number }
 
-/** Held-out metrics from their sums, per unmasked position; bits per byte for byte vocabularies. */
+/**
+ * Held-out metrics from their sums, per unmasked position; bits per byte for text caches. A
+ * tokenized cache divides by its manifest's bytesPerToken: the split's text bytes per token of its
+ * stream, which an evaluation over every row of the split's cache (packed, stride = seq_len, no
+ * limit) covers up to the < seq_len + 1 tokens at its end; with dataset.limit it is the split's
+ * average. `kennis eval` counts the decoded bytes of exactly the tokens it scores instead.
+ */
 export function metricsOfTotals(totals: EvalTotals, manifest: Manifest): EvalMetrics {
   const n = Math.max(totals.count, 1);
   const ce = totals.ce / n;
@@ -64,7 +70,9 @@ export function metricsOfTotals(totals: EvalTotals, manifest: Manifest): EvalMet
     agreement: totals.agree / n, kl_to_teacher: totals.kl / n, positions: totals.count,
   };
   if (manifest.targets.seqLen) {
-    if (manifest.targets.vocab === 256) metrics.bits_per_byte = ce / Math.LN2;
+    // byte-level caches without a tokenizer record (written before it existed) are 1 byte per token
+    const bytesPerToken = manifest.dataset.tokenizer?.bytesPerToken ?? (manifest.targets.vocab === 256 ? 1 : undefined);
+    if (bytesPerToken !== undefined) metrics.bits_per_byte = ce / Math.LN2 / bytesPerToken;
     metrics.perplexity = Math.exp(ce);
   }
   return metrics;

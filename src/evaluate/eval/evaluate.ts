@@ -1,5 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
-import { openDataset, type Dataset, type DatasetSpec } from '../../data/index.js';
+import { labelByteCounter, openDataset, type Dataset, type DatasetSpec } from '../../data/index.js';
 import { DatasetError, KennisError, TeacherError } from '../../core/errors/index.js';
 import { createProgress } from '../../core/progress/index.js';
 import { buildFeeds, Teacher, type InputBinding, type PlainTensor } from '../../core/runtime/index.js';
@@ -51,8 +51,11 @@ export async function evaluateModels(models: readonly string[], opts: EvalOption
     let shape: { task: EvalReport['task']; classes: number } | undefined;
     let rows = 0;
     const nonFinite = plans.map(() => ({ rows: 0, first: -1 }));
+    const countBytes = labelByteCounter(dataset.tokenizer);
     for await (const batch of dataset.batches({ batchSize })) {
       const labels = dataset.labelColumn ? flatValues(batch.getChild(dataset.labelColumn)!) : undefined;
+      // bits per byte divides by the bytes of text these labels decode to (exact for any limit or stride)
+      const labelBytes = labels && countBytes ? countBytes(labels) : 0;
       let ref: Reference | undefined;
       for (const [m, plan] of plans.entries()) {
         const out = await runBatch(plan, batch);
@@ -62,6 +65,7 @@ export async function evaluateModels(models: readonly string[], opts: EvalOption
         tallies ??= plans.map(() => new Tally(shape!.classes, shape!.task === 'classification', labels !== undefined));
         const stats: RowStats = rowStats(out.data, out.classes);
         tallies[m]!.add(out.data, stats, labels, ref);
+        tallies[m]!.addBytes(labelBytes);
         if (m === 0) ref = { logits: out.data, stats };
       }
       rows += batch.numRows;

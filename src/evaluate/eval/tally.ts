@@ -18,6 +18,8 @@ export class Tally {
   private agree = 0;
   private kl = 0;
   private maxDiff = 0;
+  /** UTF-8 bytes of text the labels cover (text datasets; see addBytes). */
+  private bytes = 0;
   private readonly confusion: Float64Array | undefined;
 
   /** `classes` = V; a confusion matrix is kept for classification only. */
@@ -52,6 +54,11 @@ export class Tally {
     this.positions += P;
   }
 
+  /** Adds the UTF-8 bytes of text a batch's labels cover (data/labelByteCounter). */
+  addBytes(bytes: number): void {
+    this.bytes += bytes;
+  }
+
   /** Positions added so far. */
   get count(): number {
     return this.positions;
@@ -66,7 +73,9 @@ export class Tally {
     Object.assign(out, { accuracy: this.correct / n, errors: n - this.correct, crossEntropy: ce });
     if (!this.classification) {
       out.bitsPerToken = ce / Math.LN2;
-      if (this.classes === 256) out.bitsPerByte = out.bitsPerToken;
+      // the decoded bytes of exactly the labels scored; byte ids without a tokenizer record are bytes
+      if (this.bytes > 0) out.bitsPerByte = this.nll / Math.LN2 / this.bytes;
+      else if (this.classes === 256) out.bitsPerByte = out.bitsPerToken;
       out.perplexity = Math.exp(ce);
     }
     if (this.confusion) {

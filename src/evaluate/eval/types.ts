@@ -36,7 +36,7 @@ export interface ModelEval {
   crossEntropy?: number;
   /** Sequences: mean -log2 p(next token). */
   bitsPerToken?: number;
-  /** Sequences over bytes (vocab 256): mean -log2 p(next byte). */
+  /** Sequences of text: summed -log2 p(next token) over the UTF-8 bytes of text those tokens decode to (byte-level text: bits per token). */
   bitsPerByte?: number;
   /** Sequences: exp(crossEntropy). */
   perplexity?: number;
