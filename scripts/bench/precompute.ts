@@ -9,17 +9,17 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Table } from 'apache-arrow';
-import { encodeShard, encodeStoredColumn, readShards, type StoredColumns } from '../../src/cache/index.js';
+import { encodeShard, encodeStoredColumn, readShards, type PackedColumns, type StoredColumns } from '../../src/cache/index.js';
 import { fixedSizeListVector, flatValues, listShape } from '../../src/core/util/arrow.js';
 import { openDataset, type Dataset } from '../../src/data/index.js';
-import { planPrecompute, precompute } from '../../src/precompute/index.js';
+import { planPrecompute, precompute, shardPayload, shardTable } from '../../src/precompute/index.js';
 import { validateRecipe, datasetSpecOf, type LoadedRecipe } from '../../src/recipe/index.js';
 import { targetColumns } from '../../src/cache/targets/index.js';
 import { sha256Bytes, writeFileAtomic } from '../../src/core/util/fs.js';
 import { BENCH_SEQ_LEN, writeBenchTeachers } from './lib/bench-teachers.js';
 import { measureVocabRss, type VocabRss } from './lib/vocab-rss.js';
 import { TARGET_CASES } from './lib/targets.js';
-import { sessionRunLoop } from './lib/teacher-loop.js';
+import { batchOutput, sessionRunLoop } from './lib/teacher-loop.js';
 import { benchArgs, scratchDir, writeJson } from './lib/cli.js';
 import { interleavedRuns, rates, spread, type Spread } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -59,6 +59,10 @@ interface Throughput {
   sessionRunNoSpinRowsPerSecond: number; ratioVsNoSpin: number;
   /** Precompute with cache.input_dtype=as_fed (inputs as fed to the teacher, as before narrow stored columns), and its ratio to session.run. */
   precomputeAsFedRowsPerSecond: number; ratioAsFed: number;
+  /** Precompute with cache.layout=lists (list columns as FixedSizeLists, as before packed columns), and its ratio to session.run. */
+  precomputeListsRowsPerSecond: number; ratioLists: number;
+  /** Per-round ratios of precompute (packed) over precompute with lists. */
+  packedOverListsPerRound: Spread;
   /** Spreads over the rounds: wall rates, per-round ratios, and CPU-time ratios (which a busy machine skews less). */
   precompute: Spread; sessionRun: Spread; ratioPerRound: Spread; cpuRatioPerRound: Spread;
   /** Single-thread costs of precompute's work besides the teacher, in ms per 1000 rows. */
@@ -75,13 +79,22 @@ async function profile(raw: Raw, format: 'parquet' | 'arrow'): Promise<Record<st
   const t1 = performance.now();
   for (const { rows, out } of loop.outputs) targetColumns(plan.spec, out, rows);
   const post = performance.now() - t1;
+  // what the encoder thread does before encoding: join the batches, code the stored inputs, make the target columns
+  const t2 = performance.now();
+  shardTable(shardPayload(loop.outputs.map(batchOutput)), plan.spec, plan.storedColumns);
+  const table = performance.now() - t2;
   const s = await precompute(l, { onWarning: () => undefined });
   let encode = 0;
   let hash = 0;
   let write = 0;
+  const { packedColumns } = plan;
+  let encodeLists = 0;
   for await (const { table } of readShards(s.cacheDir)) {
+    const l0 = performance.now();
+    encodeShard(table, format);
+    encodeLists += performance.now() - l0;
     const a = performance.now();
-    const bytes = encodeShard(table, format);
+    const bytes = encodeShard(table, format, packedColumns);
     const b = performance.now();
     sha256Bytes(bytes);
     const c = performance.now();
@@ -92,7 +105,7 @@ async function profile(raw: Raw, format: 'parquet' | 'arrow'): Promise<Record<st
   }
   rmSync(s.cacheDir, { recursive: true, force: true });
   const per = (ms: number): number => +((ms * 1000) / loop.rows).toFixed(1);
-  return { 'teacher (session.run loop)': per(teacher), 'targets (post-processing)': per(post), [`encode ${format}`]: per(encode), sha256: per(hash), 'write + fsync': per(write) };
+  return { 'teacher (session.run loop)': per(teacher), 'targets (post-processing)': per(post), 'shard table (join, input codes, targets)': per(table), [`encode ${format}`]: per(encode), [`encode ${format}, lists`]: per(encodeLists), sha256: per(hash), 'write + fsync': per(write) };
 }
 
 const throughput: Throughput[] = [];
@@ -107,6 +120,8 @@ for (const [label, raw] of cases) {
       precompute: async () => { rmSync((await precompute(loaded(r), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
       // inputs stored as the teacher is fed them (float32 pixels, int32 ids): how caches were written before
       precomputeAsFed: async () => { rmSync((await precompute(loaded({ ...r, cache: { ...r.cache, input_dtype: 'as_fed' } }), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
+      // list columns as FixedSizeLists: how caches were written before packed columns
+      precomputeLists: async () => { rmSync((await precompute(loaded({ ...r, cache: { ...r.cache, layout: 'lists' } }), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
     }, { warmup: 1, reps: quick ? 2 : 5, pauseMs: quick ? 50 : 200 });
     const pre = rates(rows, times.precompute.wall);
     const run = rates(rows, times.sessionRun.wall);
@@ -114,10 +129,12 @@ for (const [label, raw] of cases) {
     const s = spread(run);
     const ns = spread(rates(rows, times.sessionRunNoSpin.wall));
     const asFed = spread(rates(rows, times.precomputeAsFed.wall));
+    const lists = rates(rows, times.precomputeLists.wall);
     throughput.push({
       case: label, format, rows, precomputeRowsPerSecond: p.median, sessionRunRowsPerSecond: s.median, ratio: p.median / s.median,
       sessionRunNoSpinRowsPerSecond: ns.median, ratioVsNoSpin: p.median / ns.median,
       precomputeAsFedRowsPerSecond: asFed.median, ratioAsFed: asFed.median / s.median,
+      precomputeListsRowsPerSecond: spread(lists).median, ratioLists: spread(lists).median / s.median, packedOverListsPerRound: spread(pre.map((x, i) => x / lists[i]!)),
       precompute: p, sessionRun: s, ratioPerRound: spread(pre.map((x, i) => x / run[i]!)),
       cpuRatioPerRound: spread(times.sessionRun.cpu.map((c, i) => c / times.precompute.cpu[i]!)),
       profileMsPer1000Rows: await profile(raw, format),
@@ -125,8 +142,8 @@ for (const [label, raw] of cases) {
   }
 }
 
-/** Bytes of the dataset's own columns (inputs, labels, row) as a cache stores them (`stored` narrower), in one format, for reference. */
-async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRows: number, stored: StoredColumns): Promise<number> {
+/** Bytes of the dataset's own columns (inputs, labels, row) as a cache stores them (`stored` narrower, `packed` packed), in one format, for reference. */
+async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRows: number, stored: StoredColumns, packed: PackedColumns): Promise<number> {
   let bytes = 0;
   for await (const batch of dataset.batches({ batchSize: shardRows })) {
     const columns = Object.fromEntries(batch.schema.fields.map((f) => {
@@ -134,7 +151,7 @@ async function inputBytes(dataset: Dataset, format: 'parquet' | 'arrow', shardRo
       const narrow = stored[f.name];
       return [f.name, narrow ? fixedSizeListVector(encodeStoredColumn(flatValues(v), narrow, f.name), listShape(v.type), narrow.stored) : v];
     }));
-    bytes += encodeShard(new Table(columns), format).length;
+    bytes += encodeShard(new Table(columns), format, Object.fromEntries(Object.entries(packed).filter(([name]) => name in columns))).length;
   }
   return bytes;
 }
@@ -151,12 +168,15 @@ for (const [label, raw, unit, perRow, vocab] of sizeCases) {
     const dataset = await openDataset(datasetSpecOf(loaded(base)));
     const units = dataset.numRows * perRow;
     const row = (targets: string, bytes: number): SizeRow => ({ case: label, targets, format, bytesPerUnit: bytes / units, unit, fullFloat32BytesPerUnit: vocab * 4 });
-    sizes.push(row('inputs only', await inputBytes(dataset, format, raw.cache!.shard_rows as number, (await planPrecompute(loaded(base))).storedColumns)));
+    const plan = await planPrecompute(loaded(base));
+    sizes.push(row('inputs only', await inputBytes(dataset, format, raw.cache!.shard_rows as number, plan.storedColumns, plan.packedColumns)));
     for (const [name, targets] of TARGET_CASES) {
       if (targets.kind === 'topk' && (targets.k ?? 0) > vocab) continue;
-      const s = await precompute(loaded({ ...base, targets }), { onWarning: () => undefined });
-      sizes.push(row(name, s.bytes));
-      rmSync(s.cacheDir, { recursive: true, force: true });
+      for (const layout of ['packed', 'lists'] as const) {
+        const s = await precompute(loaded({ ...base, targets, cache: { ...base.cache, layout } }), { onWarning: () => undefined });
+        sizes.push(row(layout === 'packed' ? name : `${name}, lists`, s.bytes));
+        rmSync(s.cacheDir, { recursive: true, force: true });
+      }
     }
   }
 }
@@ -170,9 +190,10 @@ const vocab = (quick ? [1, 4] : [2, 8]).map(vocabRss);
 
 const mb = (b: number): string => (b / 2 ** 20).toFixed(0);
 printTable(`precompute vs plain session.run (same batches, same head; medians of interleaved rounds)${quick ? ' [quick]' : ''}`,
-  ['case', 'format', 'rows', 'precompute rows/s', 'session.run rows/s', 'ratio', 'ratio range', 'cpu ratio', 'run no-spin rows/s', 'ratio vs no-spin', 'as_fed ratio'],
+  ['case', 'format', 'rows', 'precompute rows/s', 'session.run rows/s', 'ratio', 'ratio range', 'cpu ratio', 'run no-spin rows/s', 'ratio vs no-spin', 'as_fed ratio', 'lists ratio', 'packed / lists range'],
   throughput.map((t) => [t.case, t.format, t.rows, t.precomputeRowsPerSecond.toFixed(0), t.sessionRunRowsPerSecond.toFixed(0), t.ratio.toFixed(2),
-    `${t.ratioPerRound.min.toFixed(2)}-${t.ratioPerRound.max.toFixed(2)}`, t.cpuRatioPerRound.median.toFixed(2), t.sessionRunNoSpinRowsPerSecond.toFixed(0), t.ratioVsNoSpin.toFixed(2), t.ratioAsFed.toFixed(2)]));
+    `${t.ratioPerRound.min.toFixed(2)}-${t.ratioPerRound.max.toFixed(2)}`, t.cpuRatioPerRound.median.toFixed(2), t.sessionRunNoSpinRowsPerSecond.toFixed(0), t.ratioVsNoSpin.toFixed(2), t.ratioAsFed.toFixed(2), t.ratioLists.toFixed(2),
+    `${t.packedOverListsPerRound.min.toFixed(2)}-${t.packedOverListsPerRound.max.toFixed(2)}`]));
 const phases = [...new Set(throughput.flatMap((t) => Object.keys(t.profileMsPer1000Rows)))];
 printTable('where the time goes: single-thread ms per 1000 rows of each part alone (encode, hash and writes run on the writer thread)',
   ['case', 'format', ...phases], throughput.map((t) => [t.case, t.format, ...phases.map((p) => t.profileMsPer1000Rows[p]?.toFixed(1) ?? '-')]));

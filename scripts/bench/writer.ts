@@ -21,7 +21,10 @@ import { batchOutput, sessionRunLoop } from './lib/teacher-loop.js';
 type Raw = Record<string, Record<string, unknown>>;
 
 interface WriterRow {
-  case: string; targets: string; format: string; threads: number; rows: number;
+  case: string; targets: string; format: string;
+  /** cache.layout: packed (one binary value per row per list column) or lists (FixedSizeLists, as before). */
+  layout: string;
+  threads: number; rows: number;
   writerRowsPerSecond: Spread; teacherRowsPerSecond: Spread;
   /** writer rows/s over the CPU teacher's (medians). */
   writerOverTeacher: number;
@@ -47,6 +50,9 @@ const SETTINGS: [string, ParquetSettings][] = [
   ['snappy', { compression: 'snappy', dictionary: false, byteStreamSplit: false, statistics: 'page' }],
   ['uncompressed', { compression: 'none', dictionary: false, byteStreamSplit: false, statistics: 'none' }],
 ];
+
+/** Shard formats and cache layouts measured: packed (one binary value per row per list column) and lists (FixedSizeLists, as before). */
+const LAYOUTS = [['parquet', 'packed'], ['parquet', 'lists'], ['arrow', 'packed'], ['arrow', 'lists']] as const;
 
 export async function runWriterBench(quick: boolean): Promise<WriterBench> {
   const root = scratchDir('writer');
@@ -77,8 +83,8 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
     const teacherCpu = spread(rates(rows, teacherTimes.cpu));
     const shardRows = base.cache!.shard_rows as number;
     const shards = groupShards(kept.outputs.map(batchOutput), shardRows);
-    for (const format of ['parquet', 'arrow'] as const) {
-      const l = loaded({ ...raw, cache: { ...raw.cache, format } });
+    for (const [format, layout] of LAYOUTS) {
+      const l = loaded({ ...raw, cache: { ...raw.cache, format, layout } });
       const plan = await planPrecompute(l);
       for (const threads of [1, 2]) {
         let bytes = 0;
@@ -92,11 +98,11 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
         const w = spread(rates(rows, times.wall));
         const wCpu = spread(rates(rows, times.cpu));
         writer.push({
-          case: label, targets, format, threads, rows, writerRowsPerSecond: w, teacherRowsPerSecond: teacher, writerOverTeacher: w.median / teacher.median,
+          case: label, targets, format, layout, threads, rows, writerRowsPerSecond: w, teacherRowsPerSecond: teacher, writerOverTeacher: w.median / teacher.median,
           writerRowsPerCpuSecond: wCpu, teacherRowsPerCpuSecond: teacherCpu, cpuWriterOverTeacher: wCpu.median / teacherCpu.median, bytesPerRow: bytes / rows,
         });
       }
-      if (format === 'parquet' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
+      if (format === 'parquet' && layout === 'packed' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
         // one shard's table, encoded alone on this thread under each setting
         const table = shardTable(shardPayload(shards[0]!), plan.spec, plan.storedColumns);
         for (const [name, settings] of SETTINGS) {
@@ -154,8 +160,8 @@ async function writeAll(dir: string, l: LoadedRecipe, plan: Awaited<ReturnType<t
 export function printWriter(r: WriterBench): void {
   const f0 = (s: Spread) => s.median.toFixed(0);
   printTable('the shard writer alone (teacher outputs computed beforehand) vs the CPU teacher, rows/s (medians)',
-    ['case', 'targets', 'format', 'encoder threads', 'writer rows/s', 'teacher rows/s', 'writer / teacher', 'rows per CPU-s: writer', 'teacher', 'cpu writer / teacher', 'bytes/row'],
-    r.writer.map((w) => [w.case, w.targets, w.format, w.threads, f0(w.writerRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1),
+    ['case', 'targets', 'format', 'layout', 'encoder threads', 'writer rows/s', 'teacher rows/s', 'writer / teacher', 'rows per CPU-s: writer', 'teacher', 'cpu writer / teacher', 'bytes/row'],
+    r.writer.map((w) => [w.case, w.targets, w.format, w.layout, w.threads, f0(w.writerRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1),
       f0(w.writerRowsPerCpuSecond), f0(w.teacherRowsPerCpuSecond), w.cpuWriterOverTeacher.toFixed(1), w.bytesPerRow.toFixed(0)]));
   printTable('Parquet settings: bytes and single-thread encode time of one shard (* = the setting shards are written with)',
     ['shard', 'settings', 'bytes/row', 'encode ms / 1000 rows'],

@@ -1,6 +1,6 @@
 import * as arrow from 'apache-arrow';
 import { cacheKey, type ManifestDraft } from '../../src/cache/index.js';
-import { fixedSizeListVector, primitiveVector } from '../../src/core/util/arrow.js';
+import { fixedSizeListVector, primitiveVector, type NumericArray, type PrimitiveName } from '../../src/core/util/arrow.js';
 import { Rng } from '../../src/core/util/rng.js';
 
 /** float64 value of binary16 bits from the IEEE 754 definition (an independent reference). */
@@ -137,4 +137,52 @@ export function seqTopkDraft(rows: number, shardRows: number): ManifestDraft {
     dataset: { name: 'bytes', fingerprint: `seq-${rows}`, split: 'train', rows, labelColumn: 'labels', inputColumns: ['input_ids'] },
     targets,
   };
+}
+
+/** Rows of allTypeColumns. */
+export const ALL_TYPES_ROWS = 37;
+const N = ALL_TYPES_ROWS;
+const T = 3;
+
+/** One column of allTypeColumns: flat values, fixed-size-list shape ([] primitive) and element type. */
+export interface Col { name: string; values: NumericArray; shape: number[]; element: PrimitiveName }
+
+/** Columns of every type the cache stores, including edge values (max ints, inf/NaN/subnormal halves). */
+export function allTypeColumns(): Col[] {
+  const rng = new Rng(5);
+  const f32 = new Float32Array(N * 5).map(() => rng.normal());
+  f32.set([0, -0, Infinity, -Infinity, NaN, 1e-45, 3.4028234663852886e38], 0);
+  const f16 = new Uint16Array(N * 4).map(() => rng.int(65536));
+  f16.set([0x0000, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x0001, 0x03ff, 0x7bff], 0);
+  const u8 = new Uint8Array(N * 4).map(() => rng.int(256));
+  u8[0] = 255;
+  const u16 = new Uint16Array(N * 2).map(() => rng.int(65536));
+  u16[0] = 65535;
+  const u32 = new Uint32Array(N * 2).map(() => rng.nextUint32());
+  u32[0] = 4294967295;
+  return [
+    { name: 'image', values: f32, shape: [5], element: 'float32' },
+    { name: 'logits16', values: f16, shape: [4], element: 'float16' },
+    { name: 'label', values: new Int32Array(N).map((_, i) => (i % 2 ? -i : i * 1000003)), shape: [], element: 'int32' },
+    { name: 'row', values: new Int32Array(N).map((_, i) => i), shape: [], element: 'int32' },
+    { name: 'ids8', values: u8, shape: [4], element: 'uint8' },
+    { name: 'ids16', values: u16, shape: [2], element: 'uint16' },
+    { name: 'ids32', values: u32, shape: [2], element: 'uint32' },
+    { name: 'lse', values: new Float32Array(N).map(() => rng.normal()), shape: [], element: 'float32' },
+    { name: 'seq_logits16', values: new Uint16Array(N * T * 2).map(() => rng.int(0x7c00)), shape: [T, 2], element: 'float16' },
+    { name: 'seq_ids32', values: new Uint32Array(N * T * 2).map(() => rng.nextUint32()), shape: [T, 2], element: 'uint32' },
+    { name: 'seq_logits32', values: new Float32Array(N * T * 3).map(() => rng.normal()), shape: [T, 3], element: 'float32' },
+    { name: 'seq_counts16', values: new Uint16Array(N * T * 2).map(() => rng.int(65536)), shape: [T, 2], element: 'uint16' },
+  ];
+}
+
+/** The table of rows [from, to) of `cols`. */
+export function allTypesTable(cols: Col[], from = 0, to = N): arrow.Table {
+  const vectors: Record<string, arrow.Vector> = {};
+  for (const c of cols) {
+    const per = c.shape.reduce((a, b) => a * b, 1);
+    const values = c.values.subarray(from * per, to * per) as NumericArray;
+    vectors[c.name] = c.shape.length === 0 ? primitiveVector(values, c.element) : fixedSizeListVector(values, c.shape, c.element);
+  }
+  return new arrow.Table(vectors);
 }

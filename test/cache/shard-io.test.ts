@@ -2,52 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as arrow from 'apache-arrow';
 import { decodeShard, describeSchema, encodeShard, type ShardFormat } from '../../src/cache/index.js';
-import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../../src/core/util/arrow.js';
-import { Rng } from '../../src/core/util/rng.js';
-
-const N = 37;
-const T = 3;
-
-interface Col { name: string; values: NumericArray; shape: number[]; element: PrimitiveName }
-
-/** Columns of every type the cache stores, including edge values (max ints, inf/NaN/subnormal halves). */
-function columns(): Col[] {
-  const rng = new Rng(5);
-  const f32 = new Float32Array(N * 5).map(() => rng.normal());
-  f32.set([0, -0, Infinity, -Infinity, NaN, 1e-45, 3.4028234663852886e38], 0);
-  const f16 = new Uint16Array(N * 4).map(() => rng.int(65536));
-  f16.set([0x0000, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0x0001, 0x03ff, 0x7bff], 0);
-  const u8 = new Uint8Array(N * 4).map(() => rng.int(256));
-  u8[0] = 255;
-  const u16 = new Uint16Array(N * 2).map(() => rng.int(65536));
-  u16[0] = 65535;
-  const u32 = new Uint32Array(N * 2).map(() => rng.nextUint32());
-  u32[0] = 4294967295;
-  return [
-    { name: 'image', values: f32, shape: [5], element: 'float32' },
-    { name: 'logits16', values: f16, shape: [4], element: 'float16' },
-    { name: 'label', values: new Int32Array(N).map((_, i) => (i % 2 ? -i : i * 1000003)), shape: [], element: 'int32' },
-    { name: 'row', values: new Int32Array(N).map((_, i) => i), shape: [], element: 'int32' },
-    { name: 'ids8', values: u8, shape: [4], element: 'uint8' },
-    { name: 'ids16', values: u16, shape: [2], element: 'uint16' },
-    { name: 'ids32', values: u32, shape: [2], element: 'uint32' },
-    { name: 'lse', values: new Float32Array(N).map(() => rng.normal()), shape: [], element: 'float32' },
-    { name: 'seq_logits16', values: new Uint16Array(N * T * 2).map(() => rng.int(0x7c00)), shape: [T, 2], element: 'float16' },
-    { name: 'seq_ids32', values: new Uint32Array(N * T * 2).map(() => rng.nextUint32()), shape: [T, 2], element: 'uint32' },
-    { name: 'seq_logits32', values: new Float32Array(N * T * 3).map(() => rng.normal()), shape: [T, 3], element: 'float32' },
-    { name: 'seq_counts16', values: new Uint16Array(N * T * 2).map(() => rng.int(65536)), shape: [T, 2], element: 'uint16' },
-  ];
-}
-
-function tableOf(cols: Col[], from = 0, to = N): arrow.Table {
-  const vectors: Record<string, arrow.Vector> = {};
-  for (const c of cols) {
-    const per = c.shape.reduce((a, b) => a * b, 1);
-    const values = c.values.subarray(from * per, to * per) as NumericArray;
-    vectors[c.name] = c.shape.length === 0 ? primitiveVector(values, c.element) : fixedSizeListVector(values, c.shape, c.element);
-  }
-  return new arrow.Table(vectors);
-}
+import { flatValues, listShape, type NumericArray, type PrimitiveName } from '../../src/core/util/arrow.js';
+import { ALL_TYPES_ROWS as N, allTypeColumns as columns, allTypesTable as tableOf } from './helpers.js';
 
 const bytesOf = (a: NumericArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const expectedType: Record<PrimitiveName, string> = {
