@@ -44,12 +44,15 @@ export function encodeStoredColumn(values: NumericArray, column: StoredColumn, n
     return codes;
   }
   // levels spaced evenly (grey levels) are found by one multiply; any others by binary search
-  const lo = levels[0]!;
-  const step = levels.length > 1 ? (levels[levels.length - 1]! - lo) / (levels.length - 1) : 1;
+  const table = Float64Array.from(levels);
+  const lo = table[0]!;
+  const inv = levels.length > 1 ? (levels.length - 1) / (table[levels.length - 1]! - lo) : 1;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
-    let code = Math.round((v - lo) / step);
-    if (levels[code] !== v) code = search(levels, v);
+    // the lowest level (MNIST's black, most pixels) is code 0, which the array already holds
+    if (v === lo) continue;
+    let code = Math.round((v - lo) * inv);
+    if (table[code] !== v) code = search(levels, v);
     if (code < 0) throw bad(v);
     codes[i] = code;
   }
