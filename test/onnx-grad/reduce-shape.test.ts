@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendGradients, GraphBuilder, reduce, type ReduceOp } from '../../src/core/onnx/index.js';
+import { appendGradients, GraphBuilder, logSumExp, reduce, type ReduceOp } from '../../src/core/onnx/index.js';
+import { GraphSession, runtimeTensor } from '../../src/core/runtime/index.js';
 import { Rng } from '../../src/core/util/index.js';
 import { checkGradients, projectedLoss, projFeed, randn, type Feed } from './harness.js';
 
@@ -117,4 +118,30 @@ test('Dropout in inference mode passes the gradient through; training mode asks 
   const y = g.op('Dropout', [g.input('x', 'float32', [2]), g.scalar(0.3), g.input('training', 'bool', [])]);
   g.output('loss', 'float32', [], g.op('ReduceSum', [y], { keepdims: 0 }));
   assert.throws(() => appendGradients(g.graph, { loss: 'loss', wrt: ['x'] }), /op 'Dropout' \(node 'Dropout_node'\) has no gradient rule in kennis in training mode; express dropout as Mul\(x, mask\)/);
+});
+
+test('logSumExp (shifted by a gradient-free floor of the max) has the softmax gradient and the float64 value, also at 1e4 and with -1e30 entries', async () => {
+  for (const [axes, keep, out] of [[[1], true, [2, 1, 4]], [[-1], false, [2, 3]], [[0, 2], false, [3]]] as [number[], boolean, number[]][]) {
+    await checkGradients({
+      build: (g) => projectedLoss(g, logSumExp(g, g.input('x', 'float32', [2, 3, 4]), axes, keep), out),
+      feeds: { x: randn(rng, [2, 3, 4], 3), ...projFeed(rng, out) },
+      wrt: ['x'],
+    });
+  }
+  // values where exp overflows float32 without the shift, and a NEG_BIG-style masked row
+  const rows = [[1e4, 1e4 - 1, 1e4 + 0.5, 9990], [-1e30, -1e30, 2, -1e30], [-3, 0.25, 7, 88.5]];
+  const g = new GraphBuilder({ name: 'lse', opset: 17 });
+  g.output('y', 'float32', [3], logSumExp(g, g.input('x', 'float32', [3, 4]), [1], false));
+  const session = await GraphSession.create(g.toBytes(), 'lse', (m) => new Error(m), {});
+  try {
+    const y = (await session.run({ x: runtimeTensor('float32', Float32Array.from(rows.flat()), [3, 4]) }, { y: null })).y!.data as Float32Array;
+    rows.forEach((r, i) => {
+      const f = r.map((v) => Math.fround(v));
+      const m = Math.max(...f);
+      const want = m + Math.log(f.reduce((s, v) => s + Math.exp(v - m), 0));
+      assert.ok(Math.abs(y[i]! - want) <= 2 ** -20 * Math.max(1, Math.abs(want)), `row ${i}: ${y[i]} vs ${want}`);
+    });
+  } finally {
+    await session.release();
+  }
 });

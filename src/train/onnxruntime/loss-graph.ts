@@ -1,4 +1,4 @@
-import { attr, reduce, tensorFromArray, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
+import { attr, logSumExp, reduce, tensorFromArray, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
 import { NEG_BIG, REVERSE_LOG_FLOOR } from '../losses/divergence.js';
 import type { Divergence, TopkTail } from '../losses/index.js';
 
@@ -95,9 +95,9 @@ function buckets(g: GraphBuilder, spec: LossGraphSpec, zsT: string, keepCol: str
       const teacher = g.input(`${p}teacher_logprobs`, 'float32', ['M', 'buckets']);
       const top = gatherFlat(g, zsT, index);
       if (spec.tail === 'renormalize') return { teacher, student: g.op('LogSoftmax', [top], { axis: -1 }) };
-      const lse = reduce(g, 'ReduceLogSumExp', zsT, [1], true);
+      const lse = logSumExp(g, zsT, [1], true);
       const outside = g.op('Where', [membership(g, zsT, index), g.scalar(NEG_BIG), zsT]);
-      const ghost = g.op('Sub', [reduce(g, 'ReduceLogSumExp', outside, [1], true), lse]);
+      const ghost = g.op('Sub', [logSumExp(g, outside, [1], true), lse]);
       return { teacher, student: g.op('Concat', [g.op('Sub', [top, lse]), ghost], { axis: 1 }) };
     }
     case 'sampled':
