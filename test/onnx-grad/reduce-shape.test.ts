@@ -112,6 +112,24 @@ test('Gather: embedding rows with repeated ids add up; other axes; indices get n
   await shapeOp((g, x) => g.op('Gather', [x, g.input('ids', 'int64', [])], { axis: -2 }), [2, 4], { ids: { data: BigInt64Array.of(1n), dims: [] } });
 });
 
+test('ScatterND: data gets dy with the overwritten positions zeroed, updates get dy at them (rows and single elements); a reduction is refused', async () => {
+  // whole rows [2] of a [4, 3] table, and single elements of a [3, 4] matrix
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('ScatterND', [g.input('data', 'float32', [4, 3]), g.input('index', 'int64', [2, 1]), g.input('updates', 'float32', [2, 3])]), [4, 3]),
+    feeds: { data: randn(rng, [4, 3]), index: { data: BigInt64Array.of(3n, 1n), dims: [2, 1] }, updates: randn(rng, [2, 3]), ...projFeed(rng, [4, 3]) },
+    wrt: ['data', 'updates'],
+  });
+  await checkGradients({
+    build: (g) => projectedLoss(g, g.op('ScatterND', [g.input('data', 'float32', [3, 4]), g.input('index', 'int64', [3, 2]), g.input('updates', 'float32', [3])]), [3, 4]),
+    feeds: { data: randn(rng, [3, 4]), index: { data: BigInt64Array.of(0n, 2n, 2n, 3n, 1n, 0n), dims: [3, 2] }, updates: randn(rng, [3]), ...projFeed(rng, [3, 4]) },
+    wrt: ['data', 'updates'],
+  });
+  const g = new GraphBuilder({ opset: 17 });
+  const y = g.op('ScatterND', [g.input('x', 'float32', [3]), g.input('i', 'int64', [1, 1]), g.input('u', 'float32', [1])], { reduction: 'add' });
+  g.output('loss', 'float32', [], g.op('ReduceSum', [y], { keepdims: 0 }));
+  assert.throws(() => appendGradients(g.graph, { loss: 'loss', wrt: ['x'] }), /op 'ScatterND' \(node '[^']+'\) has no gradient rule in kennis with reduction 'add'/);
+});
+
 test('Dropout in inference mode passes the gradient through; training mode asks for Mul(x, mask)', async () => {
   await shapeOp((g, x) => g.op('Dropout', [x, g.scalar(0.3)]), [2, 3, 4]);
   const g = new GraphBuilder({ opset: 17 });

@@ -57,7 +57,8 @@ export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, sp
   const zero = g.scalar(0);
   // masked rows are zeroed so padding can not reach the value or, via 0 * NaN, the gradient
   const zs = g.op('Where', [keepCol, logits, zero]);
-  const zsT = g.op('Div', [zs, T]);
+  // T = 1 (the usual LM setting) skips a pass over [M, V] and its gradient's
+  const zsT = spec.temperature === 1 ? zs : g.op('Div', [zs, T]);
   const { teacher, student } = buckets(g, spec, zsT, keepCol, T);
   let distill = spec.kind === 'sampled' ? sampledForwardKl(g, spec, zsT) : bucketDivergence(g, teacher!, student!, spec.divergence, spec.beta);
   distill = g.op('Mul', [distill, g.scalar(spec.temperature ** 2)]);
@@ -96,7 +97,7 @@ function buckets(g: GraphBuilder, spec: LossGraphSpec, zsT: string, keepCol: str
       const top = gatherFlat(g, zsT, index);
       if (spec.tail === 'renormalize') return { teacher, student: g.op('LogSoftmax', [top], { axis: -1 }) };
       const lse = logSumExp(g, zsT, [1], true);
-      const outside = g.op('Where', [membership(g, zsT, index), g.scalar(NEG_BIG), zsT]);
+      const outside = withTopAt(g, zsT, index, NEG_BIG);
       const ghost = g.op('Sub', [logSumExp(g, outside, [1], true), lse]);
       return { teacher, student: g.op('Concat', [g.op('Sub', [top, lse]), ghost], { axis: 1 }) };
     }
@@ -105,14 +106,14 @@ function buckets(g: GraphBuilder, spec: LossGraphSpec, zsT: string, keepCol: str
   }
 }
 
-/** bool [M, V]: true at the flat indices (a scatter of ones; depends on the indices alone). */
-function membership(g: GraphBuilder, x: string, index: string): string {
-  const flatX = flat(g, x);
-  const zeros = g.op('ConstantOfShape', [g.op('Shape', [flatX])], { value: attr.tensor(tensorFromArray('value', Float32Array.of(0), [1])) });
+/**
+ * x [M, V] with `value` at the flat indices: one ScatterND over a copy (whose gradient zeroes
+ * those positions), where a bool mask and Where took four passes over [M, V] and two more back.
+ */
+function withTopAt(g: GraphBuilder, x: string, index: string, value: number): string {
   const idx = unsqueeze(g, g.op('Cast', [index], { to: 7 }), [-1]);
-  const ones = g.op('ConstantOfShape', [g.op('Shape', [index])], { value: attr.tensor(tensorFromArray('value', Float32Array.of(1), [1])) });
-  const hits = g.op('Reshape', [g.op('ScatterND', [zeros, idx, ones]), g.op('Shape', [x])]);
-  return g.op('Greater', [hits, g.scalar(0)]);
+  const fill = g.op('ConstantOfShape', [g.op('Shape', [index])], { value: attr.tensor(tensorFromArray('value', Float32Array.of(value), [1])) });
+  return g.op('Reshape', [g.op('ScatterND', [flat(g, x), idx, fill]), g.op('Shape', [x])]);
 }
 
 /**

@@ -41,6 +41,21 @@ function gatherRule(c: GradContext): (string | undefined)[] {
   return [scatterFlat(c, data, positions, c.dy, true)];
 }
 
+/**
+ * ScatterND without reduction (its indices are unique by the ONNX spec): data's gradient is dy
+ * with the overwritten positions zeroed, updates' gradient is dy read back at them.
+ */
+function scatterNDRule(c: GradContext): (string | undefined)[] {
+  const reduction = c.attr('reduction', 'none');
+  if (reduction !== 'none') throw c.error(`has no gradient rule in kennis with reduction '${reduction}'`);
+  const [index, updates] = [c.x(1), c.x(2)];
+  return [
+    c.needs(0) ? c.op('ScatterND', [c.dy, index, c.filledLike(updates, 0)]) : undefined,
+    undefined,
+    c.needs(2) ? c.op('GatherND', [c.dy, index]) : undefined,
+  ];
+}
+
 function concatRule(c: GradContext): (string | undefined)[] {
   const axis = c.attr('axis', 0);
   const inputs = c.node.input ?? [];
@@ -139,6 +154,7 @@ export const SHAPE_RULES: Record<string, GradientRule> = {
   },
   Slice: sliceRule,
   Gather: gatherRule,
+  ScatterND: scatterNDRule,
   Concat: concatRule,
   Split: splitRule,
   Dropout: dropoutRule,
