@@ -121,7 +121,10 @@ test('generated dataset files: random JSONL rows and random bytes as Parquet and
 test('through the CLI: generated overrides end in exit 0 or exactly one error line, never a stack or a hang', async (t) => {
   const samples = fc.sample(fc.array(fc.tuple(keyPath, scalar).map(([[s, k], v]) => `${s}.${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`), { minLength: 1, maxLength: 2 }), { numRuns: 4, seed: 15 });
   const results = await Promise.all(samples.map(async (overrides) => {
-    const r = await Promise.race([kennis(['precompute', good, ...overrides]), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`hang: ${overrides.join(' ')}`)), 90_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`hang: ${overrides.join(' ')}`)), 90_000); });
+    // cleared, or the pending timer would hold the file's process open for the rest of the 90 s
+    const r = await Promise.race([kennis(['precompute', good, ...overrides]), hang]).finally(() => clearTimeout(timer));
     assert.doesNotMatch(r.stderr, /^\s+at /m, `no stack for ${overrides.join(' ')}`);
     if (r.code !== 0) {
       assert.equal(r.code, 1, r.stderr);

@@ -21,7 +21,8 @@ test('kennis recipes lists every built-in recipe with its first comment line', a
 
 test('kennis recipes cp copies a recipe that runs from another directory (teacher path made absolute)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kennis-recipes-'));
-  const r = await kennis(['recipes', 'cp', 'mnist', 'mine.yaml'], { cwd: dir });
+  // the teacher path points into the package bin/kennis.js belongs to (the compiled tree has its own root)
+  const r = await kennis(['recipes', 'cp', 'mnist', 'mine.yaml'], { cwd: dir, bin: true });
   assert.equal(r.code, 0, r.stderr);
   const copy = readFileSync(join(dir, 'mine.yaml'), 'utf8');
   assert.match(copy, /^# The built-in default/, 'comments are kept');
