@@ -42,6 +42,20 @@ export class Rng {
     return result;
   }
 
+  /** Fills `out` with the next out.length nextUint32() draws (the same sequence, ~4x faster: the state stays in locals). */
+  fillUint32(out: Uint32Array): Uint32Array {
+    let [s0, s1, s2, s3] = this.s as unknown as [number, number, number, number];
+    for (let i = 0; i < out.length; i++) {
+      out[i] = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+      const t = (s1 << 9) >>> 0;
+      s2 = (s2 ^ s0) >>> 0; s3 = (s3 ^ s1) >>> 0; s1 = (s1 ^ s2) >>> 0; s0 = (s0 ^ s3) >>> 0;
+      s2 = (s2 ^ t) >>> 0;
+      s3 = rotl(s3, 11);
+    }
+    this.s.set([s0, s1, s2, s3]);
+    return out;
+  }
+
   /** Uniform float in [0, 1). */
   next(): number {
     return this.nextUint32() / 4294967296;

@@ -26,10 +26,12 @@ export class DropoutStream {
 
 /** The values of mask number `site` of step `step` (n entries, row-major), as DropoutStream draws them. */
 export function dropoutMaskValues(seed: number, step: number, site: number, n: number, rate: number): Float32Array {
-  const rng = Rng.derive(seed, step, site);
+  const draws = Rng.derive(seed, step, site).fillUint32(new Uint32Array(n));
+  // u / 2^32 < rate exactly when u < rate * 2^32 (both sides scaled by a power of two)
+  const below = rate * 4294967296;
   const keep = 1 / (1 - rate);
   const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = rng.next() < rate ? 0 : keep;
+  for (let i = 0; i < n; i++) data[i] = draws[i]! < below ? 0 : keep;
   return data;
 }
 
