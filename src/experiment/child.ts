@@ -14,10 +14,12 @@ function childEntry(): { file: string; execArgv: string[] } {
 
 /**
  * Runs one stage in its own process (so the teacher never shares memory with a student) through
- * the library API, prefixing the child's stderr lines with `[label]`, and returns its typed result.
- * A KennisError in the child is rethrown here as one named line; any other error keeps its stack.
+ * the library API and returns its typed result. Each line the child writes to stderr goes to
+ * `onLine` prefixed with `[label]` (default: this process's stderr; distill and sweep pass their
+ * onLog, so a library caller hears nothing unless it asks). A KennisError in the child is
+ * rethrown here as one named line; any other error keeps its stack.
  */
-export function runStage<R extends StageRequest>(label: string, request: R): Promise<StageResult<R>> {
+export function runStage<R extends StageRequest>(label: string, request: R, onLine: (line: string) => void = writeStderr): Promise<StageResult<R>> {
   const { file, execArgv } = childEntry();
   return new Promise((resolveStage, reject) => {
     const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
@@ -26,12 +28,12 @@ export function runStage<R extends StageRequest>(label: string, request: R): Pro
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       const lines = (partial + d).split(/\r?\n|\r/);
       partial = lines.pop() ?? '';
-      for (const line of lines) if (line) process.stderr.write(`[${label}] ${line}\n`);
+      for (const line of lines) if (line) onLine(`[${label}] ${line}`);
     });
     child.on('message', (m: StageReply) => { reply = m; });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (partial) process.stderr.write(`[${label}] ${partial}\n`);
+      if (partial) onLine(`[${label}] ${partial}`);
       if (reply?.ok) return resolveStage(reply.result as StageResult<R>);
       if (reply && reply.kennis) return reject(new KennisError(`stage '${label}' failed: ${reply.message}`));
       if (reply) return reject(Object.assign(new Error(`stage '${label}' failed: ${reply.name}: ${reply.message}`), { stack: reply.stack }));
@@ -39,4 +41,8 @@ export function runStage<R extends StageRequest>(label: string, request: R): Pro
     });
     child.send(request);
   });
+}
+
+function writeStderr(line: string): void {
+  process.stderr.write(`${line}\n`);
 }

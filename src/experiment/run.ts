@@ -48,22 +48,22 @@ export async function distillAndCompare(file: string, overrides: readonly string
   const loaded = loadRecipe(file, overrides);
   const { recipe } = loaded;
   const runDir = resolve(loaded.baseDir, recipe.output.dir);
-  const precompute = await runStage('precompute', { stage: 'precompute', recipe: file, overrides });
-  await runStage(`precompute ${recipe.train.eval_split}`, { stage: 'precompute', recipe: file, overrides: [...overrides, `dataset.split=${recipe.train.eval_split}`] });
+  const log = options.onLog ?? (() => undefined);
+  const precompute = await runStage('precompute', { stage: 'precompute', recipe: file, overrides }, log);
+  await runStage(`precompute ${recipe.train.eval_split}`, { stage: 'precompute', recipe: file, overrides: [...overrides, `dataset.split=${recipe.train.eval_split}`] }, log);
   // baseline and distilled student train at once; a rerun reuses or resumes them
   const shared = [...overrides, ...parallelTraining(recipe, 2)];
-  const log = options.onLog ?? (() => undefined);
   const trainStudent = async (name: string, extra: string[]) =>
     (await trainCell(file, join(runDir, name), name, [...shared, ...extra], options.overwrite ?? false, log)).train;
   const [baseline, distilled] = await Promise.all([trainStudent('baseline', ['distill.alpha=0']), trainStudent('distilled', [])]);
   // the size frontier: the distilled student with int8 weights, compared on the test split as it is written
-  const int8 = await runStage('export distilled int8', { stage: 'export', run: join(runDir, 'distilled'), quantize: 'int8' });
+  const int8 = await runStage('export distilled int8', { stage: 'export', run: join(runDir, 'distilled'), quantize: 'int8' }, log);
   const evaluation = await runStage('eval', {
     stage: 'eval',
     models: [resolve(loaded.baseDir, recipe.teacher.path), join(runDir, 'baseline', 'student.onnx'), join(runDir, 'distilled', 'student.onnx'), int8.quantized!.file],
     // dataset.limit trims the data trained on; the test split is scored whole
     options: { dataset: { ...datasetSpecOf(loaded, 'test'), limit: undefined } },
-  });
+  }, log);
   const rows = nameRows(evaluation, ['teacher', 'baseline', 'distilled', 'distilled int8']);
   const classification = rows[0]!.errors !== undefined;
   const metric = (r: EvalRow) => (classification ? r.errors! : r.bitsPerByte!);

@@ -71,8 +71,8 @@ export async function sweep(file: string, args: readonly string[], opts: SweepOp
   const dir = resolve(base.baseDir, base.recipe.output.dir);
   mkdirSync(dir, { recursive: true });
 
-  const precompute = await runStage('precompute', { stage: 'precompute', recipe: file, overrides: fixed });
-  await runStage(`precompute ${base.recipe.train.eval_split}`, { stage: 'precompute', recipe: file, overrides: [...fixed, `dataset.split=${base.recipe.train.eval_split}`] });
+  const precompute = await runStage('precompute', { stage: 'precompute', recipe: file, overrides: fixed }, log);
+  await runStage(`precompute ${base.recipe.train.eval_split}`, { stage: 'precompute', recipe: file, overrides: [...fixed, `dataset.split=${base.recipe.train.eval_split}`] }, log);
   log(`sweep: ${cells.length} cells from cache ${precompute.cacheDir}${precompute.hit ? ' (a hit: no teacher ran)' : ''}`);
 
   const parallel = Math.max(1, opts.parallel ?? 2);
@@ -84,7 +84,7 @@ export async function sweep(file: string, args: readonly string[], opts: SweepOp
     stage: 'eval',
     models: [resolve(base.baseDir, base.recipe.teacher.path), ...cells.map((c) => join(dir, c.name, 'student.onnx'))],
     options: { dataset: { ...datasetSpecOf(base, 'test'), limit: undefined } },
-  });
+  }, log);
   const rows = nameRows(evaluation, ['teacher', ...cells.map((c) => c.name)]);
   const results: SweepCell[] = cells.map((c, i) => ({
     name: c.name, overrides: c.overrides, dir: join(dir, c.name),
@@ -141,8 +141,8 @@ export async function trainCell(file: string, cellDir: string, label: string, ce
     throw new RecipeError(`${cellDir} holds a run with other settings (${record.overrides.join(' ')}); pass --overwrite to retrain it, or set output.dir to another directory`);
   }
   const resume = same || (!record && existsSync(join(cellDir, 'checkpoints', 'latest')));
-  const train = await runStage(label, { stage: 'train', recipe: file, overrides, ...(resume ? { resume: true } : { overwrite: true }) });
-  await runStage(`export ${label}`, { stage: 'export', run: cellDir });
+  const train = await runStage(label, { stage: 'train', recipe: file, overrides, ...(resume ? { resume: true } : { overwrite: true }) }, log);
+  await runStage(`export ${label}`, { stage: 'export', run: cellDir }, log);
   writeFileSync(recordFile, JSON.stringify({ overrides, train } satisfies CellRecord, null, 2) + '\n');
   return { train, reused: false };
 }
