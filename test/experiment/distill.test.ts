@@ -3,9 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { distillAndCompare } from '../../src/experiment/index.js';
+import type * as Experiment from '../../src/experiment/index.js';
+import { compiledModule } from '../fixtures/compiled.js';
 import { mnistTestErrors } from '../fixtures/mnist-errors.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
+
+// from the compiled sources, so the stage children it forks load no tsx (test/fixtures/compiled.ts)
+const { distillAndCompare } = await import(compiledModule('experiment/index.js')) as typeof Experiment;
 
 test('kennis distill runs every stage and its numbers agree with a direct onnxruntime run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kennis-distill-'));

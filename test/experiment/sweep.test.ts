@@ -3,10 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecipeError } from '../../src/core/errors/index.js';
-import { gridCells, parseGrid, sweep } from '../../src/experiment/index.js';
+import type * as Errors from '../../src/core/errors/index.js';
+import { gridCells, parseGrid } from '../../src/experiment/index.js';
+import type * as Experiment from '../../src/experiment/index.js';
+import { compiledModule } from '../fixtures/compiled.js';
 import { mnistTestErrors } from '../fixtures/mnist-errors.js';
 import { mlpClassifier } from '../fixtures/teachers.js';
+
+// from the compiled sources, so the stage children sweep forks load no tsx (test/fixtures/compiled.ts)
+const { sweep } = await import(compiledModule('experiment/index.js')) as typeof Experiment;
+const { RecipeError } = await import(compiledModule('core/errors/index.js')) as typeof Errors;
 
 test('a grid argument is split at top-level commas; fixed overrides and seeds make the cells', () => {
   const { axes, fixed } = parseGrid(['distill.temperature=1,4', 'student.hidden=[16,16],[8]', 'train.lr=0.01']);

@@ -10,12 +10,12 @@ import { columnValues, readManifest, readShards, type Manifest } from '../../src
 import { openDataset, type DatasetSpec } from '../../src/data/index.js';
 import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
 import { flatValues, type NumericArray } from '../../src/core/util/arrow.js';
+import { compiledCli } from '../fixtures/compiled.js';
 
 export { tempDir } from '../cache/tmp.js';
 export { half64 } from '../cache/helpers.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO, 'bin/kennis.js');
 
 /** A recipe built in code, with relative paths resolving against `dir`. */
 export function recipeIn(dir: string, raw: Record<string, unknown>): LoadedRecipe {
@@ -32,9 +32,9 @@ export function writeRecipe(dir: string, name: string, raw: Record<string, unkno
 /** What a CLI child did. */
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-/** Starts `node bin/kennis.js ...args` in `cwd`. */
+/** Starts `kennis ...args` in `cwd`, from the compiled sources (see test/fixtures/compiled.ts). */
 export function startCli(args: readonly string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [compiledCli(), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Resolves once a child exits, with its output. */
