@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { KennisError } from '../../src/core/errors/index.js';
+import { FileError, KennisError } from '../../src/core/errors/index.js';
 import { renderReportHtml, reportCharts, writeReport, type ReportInput } from '../../src/evaluate/report/index.js';
 import { labelPlacements, paddedRange } from '../../src/evaluate/report/chart-base.js';
 import { CLASS_LABELS, mnistLikeReport } from './fixture.js';
@@ -184,6 +184,24 @@ test('headless Chromium draws every chart as SVG and the screenshot is not blank
     // The solid model colors of the bars must be on screen, pixel-exact.
     const headline = charts[0]!.option as unknown as { series: { data: { itemStyle: { color: string } }[] }[] };
     for (const d of headline.series[0]!.data) assert.ok(colors.has(parseInt(d.itemStyle.color.slice(1), 16)), `bar color ${d.itemStyle.color} not in screenshot`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writeReport into a path that cannot be written is one FileError line naming the report and the fix', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kennis-report-'));
+  try {
+    const blocker = path.join(dir, 'file');
+    writeFileSync(blocker, 'not a directory');
+    const file = path.join(blocker, 'report.html');
+    assert.throws(() => writeReport(file, mnistLikeReport()), (e: unknown) => {
+      assert.ok(e instanceof FileError, String(e));
+      assert.match(e.message, /writing report '.*file\/report\.html'/);
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+    assert.equal(readFileSync(blocker, 'utf8'), 'not a directory');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
