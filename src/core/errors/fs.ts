@@ -41,6 +41,8 @@ const CAUSES: Record<string, { cause: string; fix: (c: Required<Pick<FileContext
   ENFILE: { cause: 'too many open files in the system', fix: (c) => `close other programs and ${c.rerun}` },
   EIO: { cause: 'input/output error', fix: (c) => `check the disk and ${c.rerun}` },
   EFBIG: { cause: 'file too large for the file system', fix: (c) => `${elsewhere(c)} on another file system` },
+  // mkdir (recursive too) where a file already holds the name
+  EEXIST: { cause: 'a file is in the way', fix: (c, file) => `${fileAncestor(file)} is a file, not a directory; ${elsewhere(c)}` },
   EBUSY: { cause: 'resource busy', fix: (c) => `wait for the other user of it and ${c.rerun}` },
 };
 

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { KennisError } from '../../core/errors/index.js';
+import { KennisError, withFileErrorsSync } from '../../core/errors/index.js';
 import { ColorMap, type ChartSpec } from './chart-base.js';
 import { confusionChart, perClassChart } from './class-charts.js';
 import { curveCharts } from './curves.js';
@@ -141,6 +141,8 @@ ${charts.map(cardHtml).join('\n')}
 /** Writes the report HTML (see renderReportHtml) to `file`, creating its directory if needed. */
 export function writeReport(file: string, input: ReportInput): void {
   const html = renderReportHtml(input);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, html);
+  withFileErrorsSync({ action: 'writing report', path: file }, () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, html);
+  });
 }
