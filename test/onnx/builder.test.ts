@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   AttributeType, GraphBuilder, attr, conv2d, decodeModel, dense, flatten, hwioToOihw, layerNorm, maxPool, type Weight,
 } from '../../src/core/onnx/index.js';
+import { uniqueIn } from '../../src/core/onnx/graph-utils.js';
 import { KennisError } from '../../src/core/errors/index.js';
 import { Rng } from '../../src/core/util/rng.js';
 import { mlpClassifier, randomWeight, sequenceModel, softmaxClassifier } from '../fixtures/teachers.js';
@@ -134,4 +135,21 @@ test('GraphBuilder names are unique, explicit names are checked, attributes are 
   assert.deepStrictEqual(a.map((x) => x.type), [AttributeType.FLOAT, AttributeType.INT, AttributeType.FLOAT, AttributeType.INTS, AttributeType.FLOATS]);
   assert.equal(a[0]!.f, 1);
   assert.equal(g.toModel().irVersion, 8);
+});
+
+test('uniqueIn hands out the smallest free base_N, also around names taken by others in between', () => {
+  const taken = new Set(['x', 'x_2', 'y']);
+  const naive = (set: Set<string>, base: string): string => {
+    let name = base;
+    for (let i = 1; set.has(name); i++) name = `${base}_${i}`;
+    return name;
+  };
+  const mirror = new Set(taken);
+  for (const [step, base] of ['x', 'x', 'y', 'x', 'z', 'x', 'z', 'y'].entries()) {
+    if (step === 4) { taken.add('x_4'); mirror.add('x_4'); } // claimed directly, as GraphBuilder.input does
+    const want = naive(mirror, base);
+    mirror.add(want);
+    assert.equal(uniqueIn(taken, base), want, `call ${step} for '${base}'`);
+  }
+  assert.deepEqual([...taken].sort(), [...mirror].sort());
 });

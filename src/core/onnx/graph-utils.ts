@@ -32,10 +32,20 @@ function nodeReads(node: NodeProto): string[] {
   return reads;
 }
 
-/** `base`, or `base_N` for the smallest N that is not in `taken`; the result is added to `taken`. */
+/** Per name set, the last suffix N handed out for each base (sets here only grow, so smaller N stay taken). */
+const lastSuffix = new WeakMap<Set<string>, Map<string, number>>();
+
+/**
+ * `base`, or `base_N` for the smallest N that is not in `taken`; the result is added to `taken`.
+ * The search resumes where the last one for `base` stopped, so n names from one hint cost O(n), not O(n^2).
+ */
 export function uniqueIn(taken: Set<string>, base: string): string {
-  let name = base;
-  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
+  let counters = lastSuffix.get(taken);
+  if (!counters) lastSuffix.set(taken, (counters = new Map()));
+  let i = counters.get(base) ?? 0;
+  let name = i === 0 ? base : `${base}_${i}`;
+  while (taken.has(name)) name = `${base}_${++i}`;
+  counters.set(base, i);
   taken.add(name);
   return name;
 }
