@@ -81,7 +81,7 @@ async function profile(raw: Raw, format: 'parquet' | 'arrow'): Promise<Record<st
   const post = performance.now() - t1;
   // what the encoder thread does before encoding: join the batches, code the stored inputs, make the target columns
   const t2 = performance.now();
-  shardTable(shardPayload(loop.outputs.map(batchOutput)), plan.spec, plan.storedColumns);
+  shardTable(shardPayload(loop.outputs.map(batchOutput), plan.storedColumns), plan.spec);
   const table = performance.now() - t2;
   const s = await precompute(l, { onWarning: () => undefined });
   let encode = 0;
@@ -105,7 +105,7 @@ async function profile(raw: Raw, format: 'parquet' | 'arrow'): Promise<Record<st
   }
   rmSync(s.cacheDir, { recursive: true, force: true });
   const per = (ms: number): number => +((ms * 1000) / loop.rows).toFixed(1);
-  return { 'teacher (session.run loop)': per(teacher), 'targets (post-processing)': per(post), 'shard table (join, input codes, targets)': per(table), [`encode ${format}`]: per(encode), [`encode ${format}, lists`]: per(encodeLists), sha256: per(hash), 'write + fsync': per(write) };
+  return { 'teacher (session.run loop)': per(teacher), 'targets (post-processing)': per(post), 'payload and shard table (join, input codes, targets)': per(table), [`encode ${format}`]: per(encode), [`encode ${format}, lists`]: per(encodeLists), sha256: per(hash), 'write + fsync': per(write) };
 }
 
 const throughput: Throughput[] = [];

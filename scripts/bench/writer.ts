@@ -104,7 +104,7 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
       }
       if (format === 'parquet' && layout === 'packed' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
         // one shard's table, encoded alone on this thread under each setting
-        const table = shardTable(shardPayload(shards[0]!), plan.spec, plan.storedColumns);
+        const table = shardTable(shardPayload(shards[0]!, plan.storedColumns), plan.spec);
         for (const [name, settings] of SETTINGS) {
           let size = 0;
           const t = await timeRuns(() => { size = encodeShard(table, 'parquet', plan.packedColumns, settings).length; }, { warmup: 1, reps: quick ? 3 : 7 });
@@ -146,7 +146,7 @@ async function writeAll(dir: string, l: LoadedRecipe, plan: Awaited<ReturnType<t
   try {
     const writes: Promise<unknown>[] = [];
     for (const [index, parts] of shards.entries()) {
-      writes.push(writer.writeShard(index, shardPayload(parts)));
+      writes.push(writer.writeShard(index, parts));
       if (writes.length > threads) await writes.shift();
     }
     await Promise.all(writes);

@@ -24,14 +24,20 @@ export type StoredColumn = z.infer<typeof storedColumnSchema>;
 /** Dataset columns stored narrower than the dataset gives them, by name (recorded as manifest.dataset.storedColumns). */
 export type StoredColumns = Record<string, StoredColumn>;
 
-const CODE_ARRAYS = { uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array } as const;
+/** Array type of each stored code type. */
+export const CODE_ARRAYS = { uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array } as const;
 const VALUE_ARRAYS = {
   float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array,
 } as const satisfies Record<StoredColumn['dtype'], unknown>;
 
-/** The codes `values` are stored as; a value outside the declared levels or code range is a CacheError naming the column. */
-export function encodeStoredColumn(values: NumericArray, column: StoredColumn, name: string): Uint8Array | Uint16Array | Uint32Array {
-  const codes = new CODE_ARRAYS[column.stored](values.length);
+/**
+ * The codes `values` are stored as (written into `out` when given: an array of the stored type,
+ * as long as `values`, zero-filled); a value outside the declared levels or code range is a
+ * CacheError naming the column.
+ */
+export function encodeStoredColumn(values: NumericArray, column: StoredColumn, name: string, out?: Uint8Array | Uint16Array | Uint32Array): Uint8Array | Uint16Array | Uint32Array {
+  const codes = out ?? new CODE_ARRAYS[column.stored](values.length);
+  if (!(codes instanceof CODE_ARRAYS[column.stored]) || codes.length !== values.length) throw new RangeError(`expected ${values.length} ${column.stored} codes for column '${name}', got ${codes.length} ${codes.constructor.name}`);
   const max = 2 ** (codes.BYTES_PER_ELEMENT * 8) - 1;
   const levels = column.levels;
   const bad = (v: number) => new CacheError(`dataset column '${name}' holds ${v}, which its declared ${column.stored} storage${levels ? ` (${levels.length} levels)` : ''} cannot hold; set cache.input_dtype=as_fed`);
@@ -49,7 +55,7 @@ export function encodeStoredColumn(values: NumericArray, column: StoredColumn, n
   const inv = levels.length > 1 ? (levels.length - 1) / (table[levels.length - 1]! - lo) : 1;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
-    // the lowest level (MNIST's black, most pixels) is code 0, which the array already holds
+    // the lowest level (MNIST's black, most pixels) is code 0, which the (zero-filled) array already holds
     if (v === lo) continue;
     let code = Math.round((v - lo) * inv);
     if (table[code] !== v) code = search(levels, v);

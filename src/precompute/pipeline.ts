@@ -5,7 +5,6 @@ import type { TargetSpec } from '../cache/targets/index.js';
 import type { InputBinding, Teacher } from '../core/runtime/index.js';
 import { teacherBatch, type BatchOutput } from './batch.js';
 import type { ShardWriterThread } from './shard-writer.js';
-import { shardPayload } from './transfer.js';
 
 /** What runShards needs. */
 export interface PipelineOptions {
@@ -59,7 +58,7 @@ export async function runShards(o: PipelineOptions): Promise<number> {
       const parts: Promise<BatchOutput>[] = [];
       for await (const batch of o.dataset.batches({ batchSize: o.batchSize, start, end })) parts.push(run(batch));
       const write = Promise.all(parts)
-        .then((outputs) => o.writer.writeShard(shard, shardPayload(outputs)))
+        .then((outputs) => o.writer.writeShard(shard, outputs))
         .then(() => o.onShard(shard, end - start));
       write.catch(() => undefined); // awaited below; must not count as unhandled while it waits its turn
       writes.push(write);

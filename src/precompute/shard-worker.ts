@@ -2,7 +2,7 @@
 // codes, Parquet or Arrow IPC, sha256) beside the teacher; the pool's first thread also owns the
 // CacheWriter, which writes the encoded files and records them in the manifest in index order.
 import { CacheWriter, encodeShardFile } from '../cache/index.js';
-import type { EncodedShard, ManifestDraft, PackedColumns, ShardEntry, ShardFormat, StoredColumns, WorkerId } from '../cache/index.js';
+import type { EncodedShard, ManifestDraft, PackedColumns, ShardEntry, ShardFormat, WorkerId } from '../cache/index.js';
 import type { TargetSpec } from '../cache/targets/index.js';
 import { serve, withTransfer, type RequestContext, type Transfer } from '../core/workers/index.js';
 import { shardTable, type ShardPayload } from './transfer.js';
@@ -12,7 +12,6 @@ let writer: CacheWriter | undefined;
 /** What encoding a shard needs besides its payload. */
 export interface ShardLayout {
   spec: TargetSpec;
-  stored: StoredColumns;
   format: ShardFormat;
   packed: PackedColumns;
 }
@@ -25,7 +24,7 @@ export const handlers = serve({
   },
   /** Makes the shard's table and encodes it as its file. */
   encode(req: { payload: ShardPayload; layout: ShardLayout }): Transfer<EncodedShard> {
-    const shard = encodeShardFile(shardTable(req.payload, req.layout.spec, req.layout.stored), req.layout.format, req.layout.packed);
+    const shard = encodeShardFile(shardTable(req.payload, req.layout.spec), req.layout.format, req.layout.packed);
     return withTransfer(shard, [shard.bytes.buffer as ArrayBuffer]);
   },
   /** Writes an encoded shard and records it (the CacheWriter's thread only). */

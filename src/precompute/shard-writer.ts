@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
-import type { ManifestDraft, ShardEntry, WorkerId } from '../cache/index.js';
+import type { ManifestDraft, ShardEntry, StoredColumns, WorkerId } from '../cache/index.js';
 import { CacheError } from '../core/errors/index.js';
 import { ThreadPool, type RequestOf, type ResponseOf } from '../core/workers/index.js';
-import { transferList, type ShardPayload } from './transfer.js';
+import { shardPayload, transferList } from './transfer.js';
+import type { BatchOutput } from './batch.js';
 import type { ShardLayout, handlers } from './shard-worker.js';
 
 type WriterPool = ThreadPool<typeof handlers>;
@@ -48,13 +49,13 @@ export class ShardWriterThread {
   private first = 0;
   private closed = false;
 
-  private constructor(private readonly pool: WriterPool, private readonly layout: ShardLayout, readonly threads: number) {}
+  private constructor(private readonly pool: WriterPool, private readonly layout: ShardLayout, private readonly stored: StoredColumns, readonly threads: number) {}
 
   /** Starts the threads and opens (or resumes) the cache in `dir`, or only `worker`'s shard range of it; see CacheWriter.open. */
   static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void, options: { worker?: WorkerId; threads?: number } = {}): Promise<ShardWriterThread> {
     const threads = Math.max(1, options.threads ?? 1);
-    const layout = { spec: draft.targets, stored: draft.dataset.storedColumns ?? {}, format: draft.shardFormat, packed: draft.packedColumns ?? {} };
-    const thread = new ShardWriterThread(takePool(threads), layout, threads);
+    const layout = { spec: draft.targets, format: draft.shardFormat, packed: draft.packedColumns ?? {} };
+    const thread = new ShardWriterThread(takePool(threads), layout, draft.dataset.storedColumns ?? {}, threads);
     try {
       const reply = await thread.pool.call('open', { dir, draft, ...(options.worker ? { worker: options.worker } : {}) }, { thread: WRITER_THREAD, onNotify: (w) => onWarning(w as string) });
       thread.recorded = reply.shards;
@@ -73,10 +74,11 @@ export class ShardWriterThread {
   nextShardIndex(): number { return this.first + this.recorded.length; }
 
   /**
-   * Makes shard `index`'s target columns, encodes and writes it, on the threads; the payload's
-   * buffers move there and are unusable here afterwards.
+   * Joins the batches of shard `index` into one payload here (the stored columns as their codes),
+   * then makes its target columns, encodes and writes it on the threads.
    */
-  async writeShard(index: number, payload: ShardPayload): Promise<ShardEntry> {
+  async writeShard(index: number, parts: readonly BatchOutput[]): Promise<ShardEntry> {
+    const payload = shardPayload(parts, this.stored);
     // encoders beyond `threads` in a reused pool stay idle: the run asked for this many
     const encoder = this.threads === this.pool.size ? undefined : this.pool.leastBusy(this.threads);
     const shard = await this.call('encode', { payload, layout: this.layout }, transferList(payload), encoder);

@@ -1,7 +1,7 @@
 import { DataType, Table, type Vector } from 'apache-arrow';
 import { CacheError } from '../core/errors/index.js';
 import { targetColumns, type HeadOutputs, type TargetSpec } from '../cache/targets/index.js';
-import { encodeStoredColumn, type StoredColumns } from '../cache/index.js';
+import { CODE_ARRAYS, encodeStoredColumn, type StoredColumn, type StoredColumns } from '../cache/index.js';
 import type { TensorData } from '../core/runtime/index.js';
 import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../core/util/arrow.js';
 import type { BatchOutput } from './batch.js';
@@ -10,7 +10,7 @@ import type { BatchOutput } from './batch.js';
 export interface ShardColumn {
   /** Column name. */
   name: string;
-  /** Row-major values of all rows, in a buffer this column owns. */
+  /** Row-major values of all rows (a stored column's codes), in a buffer this column owns. */
   values: NumericArray;
   /** Fixed-size-list sizes from outer to inner; [] for a primitive column. */
   shape: number[];
@@ -43,12 +43,28 @@ function joined<T extends NumericArray | TensorData>(views: readonly T[]): T {
   return out;
 }
 
-/** Joins the batches of one shard: each dataset column and each head output into one owned buffer. */
-export function shardPayload(parts: readonly BatchOutput[]): ShardPayload {
+/** The codes of the stored column's values in every part, in one new array (instead of a joined copy of the values). */
+function joinedCodes(views: readonly NumericArray[], column: StoredColumn, name: string): NumericArray {
+  const out = new CODE_ARRAYS[column.stored](views.reduce((n, v) => n + v.length, 0));
+  let at = 0;
+  for (const v of views) { encodeStoredColumn(v, column, name, out.subarray(at, at + v.length)); at += v.length; }
+  return out;
+}
+
+/**
+ * Joins the batches of one shard: each dataset column and each head output into one owned
+ * buffer, the columns of `stored` as their narrower codes (a quarter of MNIST's float32 pixels to
+ * copy and hand over).
+ */
+export function shardPayload(parts: readonly BatchOutput[], stored: StoredColumns = {}): ShardPayload {
   const first = parts[0]!;
-  const columns = Object.entries(first.columns).map(([name, vector]): ShardColumn => ({
-    name, values: joined(parts.map((p) => flatValues(p.columns[name]!))), shape: listShape(vector.type), element: elementOf(vector.type, name),
-  }));
+  const columns = Object.entries(first.columns).map(([name, vector]): ShardColumn => {
+    const views = parts.map((p) => flatValues(p.columns[name]!));
+    const narrow = stored[name];
+    return narrow
+      ? { name, values: joinedCodes(views, narrow, name), shape: listShape(vector.type), element: narrow.stored }
+      : { name, values: joined(views), shape: listShape(vector.type), element: elementOf(vector.type, name) };
+  });
   const outputs: HeadOutputs = {};
   for (const [name, t] of Object.entries(first.outputs)) {
     const all = parts.map((p) => p.outputs[name]!);
@@ -58,18 +74,13 @@ export function shardPayload(parts: readonly BatchOutput[]): ShardPayload {
 }
 
 /**
- * The shard's table, run on an encoder thread: the dataset's columns over their buffers (no
- * copy), those of `stored` as their narrower codes, then the target columns made from the head's
- * outputs (float16 rounding, counting draws, and the check for non-finite outputs that names the rows).
+ * The shard's table, run on an encoder thread: the payload's columns over their buffers (no
+ * copy), then the target columns made from the head's outputs (float16 rounding, counting draws,
+ * and the check for non-finite outputs that names the rows).
  */
-export function shardTable(payload: ShardPayload, spec: TargetSpec, stored: StoredColumns = {}): Table {
+export function shardTable(payload: ShardPayload, spec: TargetSpec): Table {
   const vectors: Record<string, Vector> = {};
-  for (const c of payload.columns) {
-    const narrow = stored[c.name];
-    const values = narrow ? encodeStoredColumn(c.values, narrow, c.name) : c.values;
-    const element = narrow ? narrow.stored : c.element;
-    vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(values, c.shape, element) : primitiveVector(values, element);
-  }
+  for (const c of payload.columns) vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(c.values, c.shape, c.element) : primitiveVector(c.values, c.element);
   const rows = payload.columns.find((c) => c.name === 'row')!.values as Int32Array;
   return new Table({ ...vectors, ...targetColumns(spec, payload.outputs, rows) });
 }
