@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { DatasetError } from '../../src/core/errors/index.js';
-import { IGNORE_LABEL, loadTokenizer, openDataset, type Dataset, type DatasetSpec } from '../../src/data/index.js';
+import { IGNORE_LABEL, labelByteCounter, loadTokenizer, openDataset, type Dataset, type DatasetSpec } from '../../src/data/index.js';
 import { tempDir } from '../cache/tmp.js';
 import { collect, column } from './helpers.js';
 
@@ -170,4 +170,21 @@ test('bad input: one DatasetError naming the thing and the fix', async () => {
       return true;
     });
   }
+});
+
+test('tokenBytes: the UTF-8 bytes of each id sum to the text a document encodes (byte fallback, CJK, emoji), special tokens count 0', () => {
+  for (const [pkg, prefix] of [[LLAMA2, 1], [QWEN3, 0]] as const) {
+    const tokenizer = loadTokenizer(pkg);
+    const table = tokenizer.tokenBytes();
+    assert.equal(table.length, tokenizer.vocabSize);
+    for (const doc of DOCS) {
+      const ids = tokenizer.encode(doc);
+      // SentencePiece (Llama 2) prepends one space to each text; byte-level BPE (Qwen 3) adds nothing
+      assert.equal(ids.reduce((n, id) => n + table[id]!, 0), Buffer.byteLength(doc, 'utf8') + prefix, `${pkg}: ${JSON.stringify(doc)}`);
+    }
+    for (const id of [tokenizer.bos, tokenizer.eos]) if (id !== undefined) assert.equal(table[id], 0, `${pkg}: special token ${id}`);
+  }
+  const bytes = labelByteCounter({ name: 'bytes', vocabSize: 256 })!;
+  assert.equal(bytes(Int16Array.from([104, 105, IGNORE_LABEL, 0])), 3, 'byte-level text: one byte per label, padding none');
+  assert.equal(labelByteCounter(undefined), undefined);
 });
