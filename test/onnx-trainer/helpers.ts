@@ -5,6 +5,7 @@ import { GraphSession, runtimeTensor, type PlainTensor, type RuntimeTensor } fro
 import { TrainError } from '../../src/core/errors/index.js';
 import type { LoaderBatch } from '../../src/train/loader/index.js';
 import { kdLossGraph, rowInputs, type LossGraphSpec } from '../../src/train/onnxruntime/loss-graph.js';
+import { objectiveOf } from '../../src/train/onnxruntime/graphs.js';
 import type { RefTarget } from '../losses/reference.js';
 
 /** The manifest fields the onnxruntime trainer reads, for targets built in a test. */
@@ -37,12 +38,12 @@ export function batchOf(targets: RefTarget[], labels: number[], extra: Record<st
 export async function lossSession(spec: LossGraphSpec): Promise<GraphSession> {
   const g = new GraphBuilder({ name: 'loss', opset: 17 });
   const logits = g.input('logits', 'float32', ['M', spec.vocab]);
-  const sums = kdLossGraph(g, logits, rowInputs(g), spec);
+  const sums = kdLossGraph(g, logits, rowInputs(g), spec, { gradient: true });
   g.output('sum', 'float32', [], sums.sum);
   g.output('distill_sum', 'float32', [], sums.distillSum);
   g.output('hard_sum', 'float32', [], sums.hardSum);
-  // output grad.logits: the gradient of the sum
-  appendGradients(g.graph, { loss: sums.sum, wrt: [logits] });
+  // output grad.logits: the gradient of the sum, as the step graph gets it (closed form where there is one)
+  appendGradients(g.graph, { ...objectiveOf(logits, sums), wrt: [logits] });
   return GraphSession.create(g.toBytes(), 'loss', (m) => new TrainError(m));
 }
 

@@ -2,7 +2,7 @@ import { appendGradients } from '../../core/onnx/grad/index.js';
 import { GraphBuilder, reshape, type ModelProto } from '../../core/onnx/index.js';
 import { cnnGraph, gptGraph, inputWeights, mlpGraph, type MaskShape, type StudentGraphOptions, type WeightSource } from '../students/onnx/index.js';
 import type { StudentSpec } from '../students/index.js';
-import { kdLossGraph, rowInputs, type LossGraphSpec } from './loss-graph.js';
+import { kdLossGraph, rowInputs, type LossGraphSpec, type LossSums } from './loss-graph.js';
 import { sumOfSquares } from './optimizer-graph.js';
 
 /**
@@ -54,8 +54,8 @@ export function stepGraph(spec: StudentSpec, shapes: Readonly<Record<string, rea
     return b.op('Mul', [x, name]);
   };
   const x = studentInput(g, spec, valuesPerRow);
-  const sum = addLossHeads(g, studentLogits(g, spec, inputWeights(shapes), x, { dropout }), loss, false);
-  const { gradients } = appendGradients(g.graph, { loss: sum, wrt: Object.keys(shapes), opset: TRAIN_OPSET });
+  const objective = addLossHeads(g, studentLogits(g, spec, inputWeights(shapes), x, { dropout }), loss, false);
+  const { gradients } = appendGradients(g.graph, { ...objective, wrt: Object.keys(shapes), opset: TRAIN_OPSET });
   addSumOfSquares(g.toModel(), Object.values(gradients));
   return { bytes: g.toBytes(), masks };
 }
@@ -68,19 +68,31 @@ export function evalGraph(spec: StudentSpec, shapes: Readonly<Record<string, rea
   return g.toBytes();
 }
 
+/** What the backward pass starts from (appendGradients' loss and seed). */
+export interface Objective {
+  loss: string;
+  /** The gradient of the loss sum at `loss` (the logits), when the loss has a closed form. */
+  seedInput?: string;
+}
+
+/** The loss sum, or the logits seeded with the loss's closed-form gradient where it has one. */
+export function objectiveOf(logits: string, sums: LossSums): Objective {
+  return sums.logitsGradient ? { loss: logits, seedInput: sums.logitsGradient } : { loss: sums.sum };
+}
+
 /**
  * The loss on logit rows [M, V] and its outputs: the step graph's `sum`, `distill_sum`,
  * `hard_sum`; the evaluation graph's `sum`, `hard_sum`, `kl_sum` (metric head) and `argmax`.
- * Returns the value to differentiate.
+ * Returns what to differentiate.
  */
-export function addLossHeads(g: GraphBuilder, logits: string, loss: LossGraphSpec, evaluation: boolean): string {
+export function addLossHeads(g: GraphBuilder, logits: string, loss: LossGraphSpec, evaluation: boolean): Objective {
   const rows = rowInputs(g);
-  const sums = kdLossGraph(g, logits, rows, loss);
+  const sums = kdLossGraph(g, logits, rows, loss, { gradient: !evaluation });
   g.output('sum', 'float32', [], sums.sum);
   g.output('hard_sum', 'float32', [], sums.hardSum);
   if (!evaluation) {
     g.output('distill_sum', 'float32', [], sums.distillSum);
-    return sums.sum;
+    return objectiveOf(logits, sums);
   }
   g.output('kl_sum', 'float32', [], kdLossGraph(g, logits, rows, metricSpec(loss)).distillSum);
   g.output('argmax', 'int64', ['M'], g.op('ArgMax', [logits], { axis: 1, keepdims: 0 }));
@@ -90,7 +102,7 @@ export function addLossHeads(g: GraphBuilder, logits: string, loss: LossGraphSpe
     const zt = loss.teacherDtype === 'float32' ? t : g.op('Cast', [t], { to: 1 });
     g.output('teacher_argmax', 'int64', ['M'], g.op('ArgMax', [zt], { axis: 1, keepdims: 0 }));
   }
-  return sums.sum;
+  return { loss: sums.sum };
 }
 
 /** Adds output `sumsq`, the squared global norm of `gradients`, to a model. */

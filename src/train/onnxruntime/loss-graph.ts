@@ -1,4 +1,4 @@
-import { attr, logSumExp, reduce, tensorFromArray, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
+import { attr, reduce, tensorFromArray, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
 import { NEG_BIG, REVERSE_LOG_FLOOR } from '../losses/divergence.js';
 import type { Divergence, TopkTail } from '../losses/index.js';
 
@@ -43,6 +43,11 @@ export interface LossSums {
   distillSum: string;
   /** Sum over kept rows of the hard-label CE at T = 1. */
   hardSum: string;
+  /**
+   * d sum / d logits [M, V] in closed form, when asked for and the divergence has one (forward
+   * KL, and every sampled loss): zero on masked rows, ready to seed the backward pass at the logits.
+   */
+  logitsGradient?: string;
 }
 
 /** Declares the row inputs (keep mask and hard-label indices). */
@@ -50,8 +55,13 @@ export function rowInputs(g: GraphBuilder): RowInputs {
   return { keep: g.input('keep', 'bool', ['M']), labelIndex: g.input('label_index', 'int32', ['M']) };
 }
 
-/** Appends one loss head on `logits` [M, V]; declares its teacher inputs. */
-export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, spec: LossGraphSpec): LossSums {
+/**
+ * Appends one loss head on `logits` [M, V]; declares its teacher inputs. With `gradient`, also
+ * the closed-form gradient of the sum where there is one: differentiating the loss nodes op by op
+ * makes ~30 passes over [M, V] (each op's backward, and the sums of branches), the closed form ~6,
+ * which is most of an LM step at V = 32,000.
+ */
+export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, spec: LossGraphSpec, options: { gradient?: boolean } = {}): LossSums {
   const T = g.scalar(spec.temperature, 'float32', 'temperature');
   const keepCol = unsqueeze(g, rows.keep, [1]);
   const zero = g.scalar(0);
@@ -59,16 +69,48 @@ export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, sp
   const zs = g.op('Where', [keepCol, logits, zero]);
   // T = 1 (the usual LM setting) skips a pass over [M, V] and its gradient's
   const zsT = spec.temperature === 1 ? zs : g.op('Div', [zs, T]);
-  const { teacher, student } = buckets(g, spec, zsT, keepCol, T);
-  let distill = spec.kind === 'sampled' ? sampledForwardKl(g, spec, zsT) : bucketDivergence(g, teacher!, student!, spec.divergence, spec.beta);
-  distill = g.op('Mul', [distill, g.scalar(spec.temperature ** 2)]);
-  const ce = g.op('Neg', [gatherFlat(g, g.op('LogSoftmax', [zs], { axis: -1 }), rows.labelIndex)]);
+  const ls1 = g.op('LogSoftmax', [zs], { axis: -1 });
+  const lsT = spec.temperature === 1 ? ls1 : g.op('LogSoftmax', [zsT], { axis: -1 });
+  const student: StudentLogits = { zsT, lsT, labelIndex: rows.labelIndex };
+  const terms = spec.kind === 'sampled' ? sampledForwardKl(g, spec, lsT) : bucketTerms(g, spec, student, keepCol, T);
+  const distill = g.op('Mul', [terms.distill, g.scalar(spec.temperature ** 2)]);
+  const ce = g.op('Neg', [gatherFlat(g, ls1, rows.labelIndex)]);
   // the CE term is left out of the differentiated sum when it has no weight (its gradient is a pass over [M, V])
   const total = spec.alpha === 1 ? distill
     : spec.alpha === 0 ? ce
       : g.op('Add', [g.op('Mul', [distill, g.scalar(spec.alpha)]), g.op('Mul', [ce, g.scalar(1 - spec.alpha)])]);
   const masked = (x: string): string => reduce(g, 'ReduceSum', g.op('Where', [rows.keep, x, zero]), [0], false);
-  return { sum: masked(total), distillSum: masked(distill), hardSum: masked(ce) };
+  const sums: LossSums = { sum: masked(total), distillSum: masked(distill), hardSum: masked(ce) };
+  if (options.gradient && terms.gradient) sums.logitsGradient = closedFormGradient(g, spec, logits, { ls1, lsT, keepCol, labelIndex: rows.labelIndex }, terms.gradient);
+  return sums;
+}
+
+/** What the distillation terms see of the student. */
+interface StudentLogits {
+  /** Masked logits at T [M, V]. */
+  zsT: string;
+  /** Their log-softmax [M, V]. */
+  lsT: string;
+  labelIndex: string;
+}
+
+/**
+ * The distillation term's gradient with respect to the tempered logits zsT, per kept row, as
+ * dense + sparse parts: `scale` [M, 1] times softmax(zsT), minus `ghost` [M, 1] times `ghostExp`
+ * [M, V] (the outside-the-top-k softmax, unnormalized), plus `values` scattered (added) at flat
+ * `index` (ids of the teacher's top k or samples). Teacher-side values are zero on masked rows.
+ */
+interface DistillGradient {
+  scale?: string;
+  dense?: string;
+  ghost?: { coef: string; exp: string };
+  sparse?: { index: string; values: string };
+}
+
+/** The per-row distillation term D [M] and, for forward KL, its closed-form gradient parts. */
+interface DistillTerms {
+  distill: string;
+  gradient?: DistillGradient;
 }
 
 /** x reshaped to one axis, for gathers at flat indices m * V + id. */
@@ -81,29 +123,114 @@ function gatherFlat(g: GraphBuilder, x: string, index: string): string {
   return g.op('Gather', [flat(g, x), g.op('Cast', [index], { to: 7 })], { axis: 0 });
 }
 
-/** Teacher and student log-probabilities over the same buckets (buckets.ts); sampled has none. */
-function buckets(g: GraphBuilder, spec: LossGraphSpec, zsT: string, keepCol: string, T: string): { teacher?: string; student?: string } {
+/**
+ * D over the teacher's buckets (buckets.ts) and, for forward KL, d D / d zsT:
+ *   full:            softmax(zsT) - p                      (p the tempered teacher softmax)
+ *   topk ghost:      S softmax(zsT) - p_top at the ids - p_ghost softmax over the rest
+ *   topk renormalize: at the ids only, S softmax over the ids - p_top
+ * with S the teacher's bucket mass (1 up to rounding).
+ */
+function bucketTerms(g: GraphBuilder, spec: LossGraphSpec, s: StudentLogits, keepCol: string, T: string): DistillTerms {
   const p = spec.prefix;
+  const forward = spec.divergence === 'forward_kl';
   switch (spec.kind) {
     case 'full': {
       const raw = g.input(`${p}teacher_logits`, spec.teacherDtype, ['M', spec.vocab]);
       const zt = spec.teacherDtype === 'float32' ? raw : g.op('Cast', [raw], { to: 1 });
       const kept = g.op('Where', [keepCol, zt, g.scalar(0)]);
-      return { teacher: g.op('LogSoftmax', [g.op('Div', [kept, T])], { axis: -1 }), student: g.op('LogSoftmax', [zsT], { axis: -1 }) };
+      const lt = g.op('LogSoftmax', [g.op('Div', [kept, T])], { axis: -1 });
+      const pt = g.op('Exp', [lt]);
+      return { distill: bucketDivergence(g, lt, s.lsT, spec.divergence, spec.beta, pt), ...(forward ? { gradient: { scale: g.scalar(1), dense: pt } } : {}) };
     }
     case 'topk': {
       const index = g.input(`${p}topk_index`, 'int32', ['M', 'k']);
-      const teacher = g.input(`${p}teacher_logprobs`, 'float32', ['M', 'buckets']);
-      const top = gatherFlat(g, zsT, index);
-      if (spec.tail === 'renormalize') return { teacher, student: g.op('LogSoftmax', [top], { axis: -1 }) };
-      const lse = logSumExp(g, zsT, [1], true);
-      const outside = withTopAt(g, zsT, index, NEG_BIG);
-      const ghost = g.op('Sub', [logSumExp(g, outside, [1], true), lse]);
-      return { teacher, student: g.op('Concat', [g.op('Sub', [top, lse]), ghost], { axis: 1 }) };
+      const lt = g.input(`${p}teacher_logprobs`, 'float32', ['M', 'buckets']);
+      const pt = g.op('Where', [keepCol, g.op('Exp', [lt]), g.scalar(0)]);
+      const mass = reduce(g, 'ReduceSum', pt, [1], true);
+      if (spec.tail === 'renormalize') {
+        const ls = g.op('LogSoftmax', [gatherFlat(g, s.zsT, index)], { axis: -1 });
+        const distill = bucketDivergence(g, lt, ls, spec.divergence, spec.beta);
+        if (!forward) return { distill };
+        const values = g.op('Sub', [g.op('Mul', [g.op('Exp', [ls]), mass]), pt]);
+        return { distill, gradient: { sparse: { index, values } } };
+      }
+      // student log-probabilities at the ids straight from the log-softmax; its logsumexp back
+      // from one entry per row (the label's), so no extra pass over [M, V] computes it
+      const top = gatherFlat(g, s.lsT, index);
+      const lse = unsqueeze(g, g.op('Sub', [gatherFlat(g, s.zsT, s.labelIndex), gatherFlat(g, s.lsT, s.labelIndex)]), [1]);
+      const outside = logSumExpParts(g, withTopAt(g, s.zsT, index, NEG_BIG));
+      const ghost = g.op('Sub', [outside.lse, lse]);
+      const distill = bucketDivergence(g, lt, g.op('Concat', [top, ghost], { axis: 1 }), spec.divergence, spec.beta);
+      if (!forward) return { distill };
+      const k = g.op('Shape', [index], { start: 1, end: 2 });
+      const pTop = g.op('Slice', [pt, g.int64s([0]), k, g.int64s([1])]);
+      const pGhost = g.op('Slice', [pt, k, g.int64s([Number.MAX_SAFE_INTEGER]), g.int64s([1])]);
+      return {
+        distill,
+        gradient: { scale: mass, sparse: { index, values: g.op('Neg', [pTop]) }, ghost: { coef: g.op('Div', [pGhost, outside.sum]), exp: outside.exp } },
+      };
     }
     case 'sampled':
-      return {};
+      throw new Error('unreachable: sampled targets have no buckets');
   }
+}
+
+/** A float32 tensor of `shape` (an int64 shape value) filled with `value`. */
+function filled(g: GraphBuilder, shape: string, value: number): string {
+  return g.op('ConstantOfShape', [shape], { value: attr.tensor(tensorFromArray('value', Float32Array.of(value), [1])) });
+}
+
+/** logsumexp over the last axis with its parts: exp(x - shift), their row sums, and the result [M, 1]. */
+function logSumExpParts(g: GraphBuilder, x: string): { exp: string; sum: string; lse: string } {
+  // the shift is a floor of the max: within 1 of it (no overflow, sum >= 1) and gradient-free
+  const shift = g.op('Floor', [reduce(g, 'ReduceMax', x, [1], true)]);
+  const exp = g.op('Exp', [g.op('Sub', [x, shift])]);
+  const sum = reduce(g, 'ReduceSum', exp, [1], true);
+  return { exp, sum, lse: g.op('Add', [g.op('Log', [sum]), shift]) };
+}
+
+/**
+ * d sum / d logits: keep (1 - alpha) (softmax(zs) - onehot(label)) + keep alpha T (d D / d zsT),
+ * assembled as a few [M, V] passes (the softmax from the log-softmax already computed, one
+ * multiply per dense term, one ScatterND adding every sparse entry into a copy).
+ */
+function closedFormGradient(g: GraphBuilder, spec: LossGraphSpec, logits: string, s: { ls1: string; lsT: string; keepCol: string; labelIndex: string }, d: DistillGradient): string {
+  const keep = g.op('Cast', [s.keepCol], { to: 1 });
+  const hard = spec.alpha < 1 ? g.op('Mul', [keep, g.scalar(1 - spec.alpha)]) : undefined;
+  const soft = spec.alpha > 0 ? g.op('Mul', [keep, g.scalar(spec.alpha * spec.temperature)]) : undefined;
+  // dense terms: coefficient [M, 1] times an [M, V] value
+  const dense: [string, string][] = [];
+  const sm1 = hard || (soft && spec.temperature === 1) ? g.op('Exp', [s.ls1]) : undefined;
+  if (soft) {
+    const smT = spec.temperature === 1 ? sm1! : g.op('Exp', [s.lsT]);
+    if (d.scale) dense.push([g.op('Mul', [soft, d.scale]), smT]);
+    if (d.dense) dense.push([g.op('Neg', [soft]), d.dense]);
+    if (d.ghost) dense.push([g.op('Neg', [g.op('Mul', [soft, d.ghost.coef])]), d.ghost.exp]);
+  }
+  if (hard) dense.push([hard, sm1!]);
+  // same value, two coefficients: one multiply (T = 1: the CE and KD softmax terms)
+  const merged = new Map<string, string>();
+  for (const [coef, value] of dense) merged.set(value, merged.has(value) ? g.op('Add', [merged.get(value)!, coef]) : coef);
+  const parts = [...merged].map(([value, coef]) => g.op('Mul', [value, coef]));
+  // (no dense part: renormalized top-k at alpha 1; zeros, not logits * 0, which keeps a padding row's NaN)
+  let grad = parts.length === 0 ? filled(g, g.op('Shape', [logits]), 0) : parts.reduce((a, b) => g.op('Add', [a, b]));
+  // sparse terms: -(1 - alpha) at the label, alpha T times the target values at their ids
+  const index: string[] = [];
+  const values: string[] = [];
+  if (hard) {
+    index.push(s.labelIndex);
+    values.push(g.op('Neg', [g.op('Reshape', [hard, g.int64s([-1], 'flat')])]));
+  }
+  if (soft && d.sparse) {
+    index.push(g.op('Reshape', [d.sparse.index, g.int64s([-1], 'flat')]));
+    values.push(g.op('Reshape', [g.op('Mul', [d.sparse.values, soft]), g.int64s([-1], 'flat')]));
+  }
+  if (index.length > 0) {
+    const at = unsqueeze(g, g.op('Cast', [index.length === 1 ? index[0]! : g.op('Concat', index, { axis: 0 })], { to: 7 }), [-1]);
+    const added = g.op('ScatterND', [flat(g, grad), at, values.length === 1 ? values[0]! : g.op('Concat', values, { axis: 0 })], { reduction: 'add' });
+    grad = g.op('Reshape', [added, g.op('Shape', [logits])]);
+  }
+  return grad;
 }
 
 /**
@@ -112,26 +239,27 @@ function buckets(g: GraphBuilder, spec: LossGraphSpec, zsT: string, keepCol: str
  */
 function withTopAt(g: GraphBuilder, x: string, index: string, value: number): string {
   const idx = unsqueeze(g, g.op('Cast', [index], { to: 7 }), [-1]);
-  const fill = g.op('ConstantOfShape', [g.op('Shape', [index])], { value: attr.tensor(tensorFromArray('value', Float32Array.of(value), [1])) });
+  const fill = filled(g, g.op('Shape', [index]), value);
   return g.op('Reshape', [g.op('ScatterND', [flat(g, x), idx, fill]), g.op('Shape', [x])]);
 }
 
 /**
  * Sampled targets, forward KL: sum_v q_v log q_v (host: sample_negentropy, duplicates merged)
- * minus sum_j q_j log p_student(id_j) at T.
+ * minus sum_j q_j log p_student(id_j) at T; d D / d zsT = Q softmax(zsT) - q at the ids (Q = sum q).
  */
-function sampledForwardKl(g: GraphBuilder, spec: LossGraphSpec, zsT: string): string {
+function sampledForwardKl(g: GraphBuilder, spec: LossGraphSpec, lsT: string): DistillTerms {
   const p = spec.prefix;
   const index = g.input(`${p}sample_index`, 'int32', ['M', 'n']);
   const q = g.input(`${p}sample_q`, 'float32', ['M', 'n']);
   const negEntropy = g.input(`${p}sample_negentropy`, 'float32', ['M']);
-  const ls = gatherFlat(g, g.op('LogSoftmax', [zsT], { axis: -1 }), index);
-  return g.op('Sub', [negEntropy, reduce(g, 'ReduceSum', g.op('Mul', [q, ls]), [1], false)]);
+  const ls = gatherFlat(g, lsT, index);
+  const distill = g.op('Sub', [negEntropy, reduce(g, 'ReduceSum', g.op('Mul', [q, ls]), [1], false)]);
+  return { distill, gradient: { scale: reduce(g, 'ReduceSum', q, [1], true), sparse: { index, values: g.op('Neg', [q]) } } };
 }
 
 /** KL(p || q) per row with p the teacher (lp may be -Infinity): where p = 0 the difference is 0. */
-function klFromTeacher(g: GraphBuilder, lp: string, lq: string): string {
-  const p = g.op('Exp', [lp]);
+function klFromTeacher(g: GraphBuilder, lp: string, lq: string, probs?: string): string {
+  const p = probs ?? g.op('Exp', [lp]);
   const diff = g.op('Sub', [g.op('Where', [g.op('Greater', [p, g.scalar(0)]), lp, lq]), lq]);
   return reduce(g, 'ReduceSum', g.op('Mul', [p, diff]), [-1], false);
 }
@@ -142,10 +270,10 @@ function klFromStudent(g: GraphBuilder, lp: string, lq: string): string {
 }
 
 /** D(teacher, student) per row [M] (divergence.ts). */
-function bucketDivergence(g: GraphBuilder, lt: string, ls: string, divergence: Divergence, beta: number): string {
+function bucketDivergence(g: GraphBuilder, lt: string, ls: string, divergence: Divergence, beta: number, teacherProbs?: string): string {
   const reverse = (): string => klFromStudent(g, ls, g.op('Max', [lt, g.scalar(REVERSE_LOG_FLOOR)]));
   switch (divergence) {
-    case 'forward_kl': return klFromTeacher(g, lt, ls);
+    case 'forward_kl': return klFromTeacher(g, lt, ls, teacherProbs);
     case 'reverse_kl': return reverse();
     case 'symmetric':
       return g.op('Add', [g.op('Mul', [klFromTeacher(g, lt, ls), g.scalar(beta)]), g.op('Mul', [reverse(), g.scalar(1 - beta)])]);

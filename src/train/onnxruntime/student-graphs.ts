@@ -138,9 +138,9 @@ export function modelGraphs(bytes: Uint8Array, label: string, manifest: Manifest
     gr.output = [];
     const g = GraphBuilder.wrap(m, 'kennis/');
     const rows = g.op('Reshape', [out, g.int64s([-1, vocab], 'logit_rows')]);
-    const sums = addLossHeads(g, rows, loss, !withGradients);
+    const objective = addLossHeads(g, rows, loss, !withGradients);
     if (withGradients) {
-      const { gradients } = appendGradients(gr, { loss: sums, wrt: params.map((p) => p.name), opset });
+      const { gradients } = appendGradients(gr, { ...objective, wrt: params.map((p) => p.name), opset });
       addSumOfSquares(m, Object.values(gradients));
     }
     return encodeModel(m);
