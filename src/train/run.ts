@@ -253,6 +253,11 @@ async function loop(run: RunSetup, options: TrainOptions): Promise<void> {
       if (micro.length < t.grad_accum) { waitStart = performance.now(); continue; }
       const lr = run.schedule(position.step);
       const r = await phases.time('step', () => trainer.step(micro, lr, position.step));
+      // the step skipped its update (step.ts), so the weights and the last checkpoint are still good
+      if (!Number.isFinite(r.loss)) {
+        throw new TrainError(`training loss is ${r.loss} at step ${position.step + 1} (gradient norm ${r.gradNorm}): the run diverged or a batch holds non-finite values; ` +
+          'lower train.lr or set train.clip_norm, check the cache with kennis cache verify, and resume from the last checkpoint with --resume --allow-recipe-change');
+      }
       const rows = micro.reduce((n, b) => n + b.size, 0);
       micro = [];
       position.step++;
