@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { availableCores } from '../../src/train/backend/index.js';
+import { compiledTestChild } from '../fixtures/compiled.js';
 
-const CHILD = fileURLToPath(new URL('./threads-child.ts', import.meta.url));
+// compiled: each child then loads no tsx (test/fixtures/compiled.ts)
+const CHILD = compiledTestChild(fileURLToPath(new URL('./threads-child.ts', import.meta.url)));
 
 interface ChildResult { backend: string; threads: number; sha256: string; sample: number[]; secondOverFirst: number }
 
 // each backend/thread count needs its own process: wasm initialises once per process
 function run(backend: string, threads: number): ChildResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', CHILD, backend, String(threads)], { encoding: 'utf8', env: { ...process.env, KENNIS_WASM_THREADS: '' } });
+  const out = execFileSync(process.execPath, [CHILD, backend, String(threads)], { encoding: 'utf8', env: { ...process.env, KENNIS_WASM_THREADS: '' } });
   return JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
 }
 

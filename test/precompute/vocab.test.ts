@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fromFloat16Bits } from '../../src/core/util/float16.js';
 import { Rng } from '../../src/core/util/rng.js';
+import { compiledTestChild } from '../fixtures/compiled.js';
 import { gpt2VocabModel } from '../fixtures/teachers.js';
 import { directRun, int64, isFloat16Rounding, largest, logSumExp64, readCache, REPO, tempDir, writeRecipe } from './helpers.js';
 
@@ -19,8 +20,9 @@ const FULL_ROW_BYTES = T * V * 4;
 interface Measured { summary: { cacheDir: string; rows: number }; maxRssBytes: number }
 
 async function measure(recipe: string, rows: number, cwd: string): Promise<Measured> {
+  // compiled: the child loads no tsx (test/fixtures/compiled.ts)
   const { stdout } = await promisify(execFile)(process.execPath, [
-    '--import', import.meta.resolve('tsx'), path.join(REPO, 'test/precompute/fixtures/rss-precompute.ts'), recipe, `dataset.limit=${rows}`, `cache.dir=cache-${rows}`,
+    compiledTestChild(path.join(REPO, 'test/precompute/fixtures/rss-precompute.ts')), recipe, `dataset.limit=${rows}`, `cache.dir=cache-${rows}`,
   ], { cwd, maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Measured;
 }
