@@ -119,7 +119,7 @@ const trained: Trained[] = await Promise.all(seeds.flatMap((seed) => VARIANTS.ma
   const summary = await runStage(label, { stage: 'train', recipe: args.recipe!, overrides, overwrite: true });
   await runStage(`export ${label}`, { stage: 'export', run: dir });
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  log(`${label}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s, validation ${summary.finalEval?.bits_per_byte?.toFixed(4)} bits/byte`);
+  log(`${label}: ${summary.steps} steps in ${summary.seconds.toFixed(0)} s${summary.finalEval ? `, validation ${summary.finalEval.bits_per_byte?.toFixed(4)} bits/byte` : ''}`);
   return { variant, seed, dir, onnx, summary };
 }))));
 
