@@ -74,7 +74,8 @@ export class Tally {
     if (!this.classification) {
       out.bitsPerToken = ce / Math.LN2;
       // the decoded bytes of exactly the labels scored; byte ids without a tokenizer record are bytes
-      if (this.bytes > 0) out.bitsPerByte = this.nll / Math.LN2 / this.bytes;
+      // (tokens / bytes is exactly 1 for byte-level text, which keeps bits per byte = bits per token there)
+      if (this.bytes > 0) out.bitsPerByte = out.bitsPerToken * (n / this.bytes);
       else if (this.classes === 256) out.bitsPerByte = out.bitsPerToken;
       out.perplexity = Math.exp(ce);
     }
