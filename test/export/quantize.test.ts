@@ -15,6 +15,7 @@ import { Rng, float16Bits, float16Value } from '../../src/core/util/index.js';
 import { allRows, run } from '../eval/reference.js';
 import { countParameters } from '../../src/evaluate/eval/index.js';
 import { ort, randomWeights } from './helpers.js';
+import { compiledCli } from '../fixtures/compiled.js';
 
 const TEACHER = 'data/teachers/mnist-mlp-1200.onnx';
 
@@ -291,7 +292,7 @@ test('exportRun --quantize without the run recipe or a dataset: one error naming
   await assert.rejects(exportRun(dir, undefined, { quantize: 'int8' }), (e: Error) => e instanceof KennisError && /has no recipe\.yaml.*kennis train/.test(e.message));
   // the CLI prints it as one error line, and refuses a mode it does not know
   for (const [mode, message] of [['int8', /^error: run .* has no recipe\.yaml/], ['int4', /argument 'int4' is invalid.*int8, float16/]] as const) {
-    const r = await promisify(execFile)('node', ['bin/kennis.js', 'export', dir, '--quantize', mode]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const r = await promisify(execFile)(process.execPath, [compiledCli(), 'export', dir, '--quantize', mode]).then(() => undefined, (e: { code: number; stderr: string }) => e);
     assert.ok(r && r.code !== 0, `--quantize ${mode} fails`);
     assert.match(r.stderr.trim(), message);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -13,6 +13,7 @@ import type { GptSpec, MlpSpec } from '../../src/train/students/index.js';
 import { saveStudent } from '../../src/train/index.js';
 import { assertClose, use } from '../nn/helpers.js';
 import { onnxLogits, ort, randomWeights, studentLogits } from './helpers.js';
+import { compiledCli } from '../fixtures/compiled.js';
 
 const mlp: MlpSpec = { arch: 'mlp', inputs: 20, hidden: [16], activation: 'gelu', dropout: 0, classes: 6 };
 const gpt: GptSpec = { arch: 'gpt', vocab: 13, dModel: 8, layers: 1, heads: 4, seqLen: 9 };
@@ -71,7 +72,7 @@ test('kennis export --json prints the summary as the last stdout line', async ()
   const weights = randomWeights(mlp, 6);
   saveStudent(join(run, 'student'), mlp, 'image', weights);
   const out = join(run, 'cli.onnx');
-  const { stdout } = await promisify(execFile)('node', ['bin/kennis.js', 'export', run, '--out', out, '--json'], { cwd: process.cwd() });
+  const { stdout } = await promisify(execFile)(process.execPath, [compiledCli(), 'export', run, '--out', out, '--json']);
   const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { file: string; bytes: number; parameters: number; maxAbsDiff: number };
   assert.equal(summary.file, out);
   assert.equal(summary.bytes, statSync(out).size);
