@@ -4,12 +4,14 @@
  * own rows/s on this machine (a GPU teacher runs one to two orders of magnitude faster, and then
  * the writer sets the pace). Also the Parquet settings table: bytes and single-thread encode time
  * of the same shards under each codec / dictionary / byte-stream-split / statistics choice, which
- * is how PARQUET_SETTINGS was picked.
+ * is how PARQUET_SETTINGS was picked; and one shard's encode and decode time, packed (cache.layout
+ * packed) against lists, interleaved.
  * Run: npm run bench:writer [-- --quick]; writes bench/writer.json.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { encodeShard, PARQUET_SETTINGS, type ParquetSettings } from '../../src/cache/index.js';
+import type { Table } from 'apache-arrow';
+import { decodeShard, encodeShard, PARQUET_SETTINGS, unpackColumns, type PackedColumns, type ParquetSettings, type ShardFormat } from '../../src/cache/index.js';
 import { draftOf, planPrecompute, shardPayload, shardTable, ShardWriterThread, type BatchOutput } from '../../src/precompute/index.js';
 import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
 import { BENCH_SEQ_LEN, writeBenchTeachers } from './lib/bench-teachers.js';
@@ -37,7 +39,10 @@ interface WriterRow {
 
 interface SettingsRow { case: string; settings: string; bytesPerRow: number; encodeMsPer1000Rows: Spread; chosen: boolean }
 
-export interface WriterBench { writer: WriterRow[]; parquetSettings: SettingsRow[] }
+/** One shard encoded and decoded (read back as lists) on this thread, packed and as lists alternately. */
+interface LayoutRow { case: string; format: string; layout: string; bytesPerRow: number; encodeMsPer1000Rows: Spread; decodeMsPer1000Rows: Spread }
+
+export interface WriterBench { writer: WriterRow[]; parquetSettings: SettingsRow[]; layouts: LayoutRow[] }
 
 const SETTINGS: [string, ParquetSettings][] = [
   ['zstd', { compression: 'zstd', dictionary: false, byteStreamSplit: false, statistics: 'page' }],
@@ -73,6 +78,7 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
   const reps = quick ? 2 : 4;
   const writer: WriterRow[] = [];
   const parquetSettings: SettingsRow[] = [];
+  const layouts: LayoutRow[] = [];
   for (const [label, base, targets, section] of cases) {
     const raw: Raw = { ...base, targets: section };
     // the teacher's own rate, and its outputs kept for the writer
@@ -102,6 +108,9 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
           writerRowsPerCpuSecond: wCpu, teacherRowsPerCpuSecond: teacherCpu, cpuWriterOverTeacher: wCpu.median / teacherCpu.median, bytesPerRow: bytes / rows,
         });
       }
+      if (layout === 'packed' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
+        layouts.push(...layoutRows(`${label}, ${targets}`, format, shardTable(shardPayload(shards[0]!, plan.storedColumns), plan.spec), plan.packedColumns, quick ? 10 : 40));
+      }
       if (format === 'parquet' && layout === 'packed' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
         // one shard's table, encoded alone on this thread under each setting
         const table = shardTable(shardPayload(shards[0]!, plan.storedColumns), plan.spec);
@@ -117,7 +126,27 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
     }
   }
   rmSync(root, { recursive: true, force: true });
-  return { writer, parquetSettings };
+  return { writer, parquetSettings, layouts };
+}
+
+/** Encode and decode times of one shard packed and as lists, alternating so a busy machine slows both alike. */
+function layoutRows(label: string, format: ShardFormat, table: Table, packed: PackedColumns, reps: number): LayoutRow[] {
+  const cases = { packed, lists: {} };
+  const times = Object.fromEntries(Object.keys(cases).map((k) => [k, { encode: [] as number[], decode: [] as number[], bytes: 0 }]));
+  for (let i = -1; i < reps; i++) {
+    for (const [layout, p] of Object.entries(cases)) {
+      const t0 = performance.now();
+      const bytes = encodeShard(table, format, p);
+      const t1 = performance.now();
+      unpackColumns(decodeShard(bytes, format), p);
+      const t2 = performance.now();
+      if (i < 0) continue;
+      times[layout]!.encode.push(((t1 - t0) * 1000) / table.numRows);
+      times[layout]!.decode.push(((t2 - t1) * 1000) / table.numRows);
+      times[layout]!.bytes = bytes.length;
+    }
+  }
+  return Object.entries(times).map(([layout, t]) => ({ case: label, format, layout, bytesPerRow: t.bytes / table.numRows, encodeMsPer1000Rows: spread(t.encode), decodeMsPer1000Rows: spread(t.decode) }));
 }
 
 function sameSettings(a: ParquetSettings, b: ParquetSettings): boolean {
@@ -163,6 +192,10 @@ export function printWriter(r: WriterBench): void {
     ['case', 'targets', 'format', 'layout', 'encoder threads', 'writer rows/s', 'teacher rows/s', 'writer / teacher', 'rows per CPU-s: writer', 'teacher', 'cpu writer / teacher', 'bytes/row'],
     r.writer.map((w) => [w.case, w.targets, w.format, w.layout, w.threads, f0(w.writerRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1),
       f0(w.writerRowsPerCpuSecond), f0(w.teacherRowsPerCpuSecond), w.cpuWriterOverTeacher.toFixed(1), w.bytesPerRow.toFixed(0)]));
+  printTable('one shard encoded and decoded on one thread, packed list columns vs lists, interleaved: ms per 1000 rows, min / median',
+    ['shard', 'format', 'layout', 'encode', 'decode', 'bytes/row'],
+    r.layouts.map((x) => [x.case, x.format, x.layout, `${x.encodeMsPer1000Rows.min.toFixed(1)} / ${x.encodeMsPer1000Rows.median.toFixed(1)}`,
+      `${x.decodeMsPer1000Rows.min.toFixed(1)} / ${x.decodeMsPer1000Rows.median.toFixed(1)}`, x.bytesPerRow.toFixed(0)]));
   printTable('Parquet settings: bytes and single-thread encode time of one shard (* = the setting shards are written with)',
     ['shard', 'settings', 'bytes/row', 'encode ms / 1000 rows'],
     r.parquetSettings.map((s) => [s.case, `${s.chosen ? '* ' : ''}${s.settings}`, s.bytesPerRow.toFixed(1), s.encodeMsPer1000Rows.median.toFixed(1)]));
