@@ -11,7 +11,7 @@ import { defaultExcludeFromDecay } from '../optim/index.js';
 import { checkTokenIds, initialWeights, paramDefs, validateSpec, type StudentSpec, type WeightMap } from '../students/index.js';
 import { checkWeights } from '../students/onnx/index.js';
 import type { StudentInput } from '../student-spec.js';
-import { addLossHeads, addSumOfSquares, evalGraph, stepGraph, type DropoutInput } from './graphs.js';
+import { addLossHeads, addSumOfSquares, evalGraph, stepGraph, TRAIN_OPSET, type DropoutInput } from './graphs.js';
 import { toFloat32, toInt32 } from './loss-feeds.js';
 import type { LossGraphSpec } from './loss-graph.js';
 import type { ParamInfo } from './optimizer-graph.js';
@@ -92,8 +92,14 @@ export function modelGraphs(bytes: Uint8Array, label: string, manifest: Manifest
     throw new TrainError(`student model ${label} is not an ONNX model (${(e as Error).message.split('\n')[0]}); check student.path`);
   }
   const graph = model.graph ?? {};
-  const opset = defaultOpset(model) ?? 0;
-  if (opset < 13) throw new TrainError(`student model ${label} uses opset ${opset}; kennis trains models of opset 13 or later, re-export it with opset_version=17`);
+  const modelOpset = defaultOpset(model) ?? 0;
+  if (modelOpset < 13) throw new TrainError(`student model ${label} uses opset ${modelOpset}; kennis trains models of opset 13 or later, re-export it with opset_version=17`);
+  // the training graphs need opset 16-17 ops (ScatterND with reduction, the gradients of Gather):
+  // a model of opset 13-16 is trained at 17, where the ops a student uses kept their meaning
+  // (except RoiAlign, whose default sampling changed at 16)
+  const opset = Math.max(modelOpset, TRAIN_OPSET);
+  const roiAlign = (graph.node ?? []).find((n) => n.opType === 'RoiAlign' && !n.domain);
+  if (roiAlign && modelOpset < 16) throw new TrainError(`student model ${label} uses RoiAlign (node '${roiAlign.name ?? ''}') at opset ${modelOpset}, whose meaning changed at opset 16; re-export it with opset_version=17`);
   const frozen = new Set(options.freeze ?? []);
   const known = new Set((graph.initializer ?? []).map((t) => t.name!));
   const unknown = [...frozen].find((n) => !known.has(n));
@@ -130,6 +136,7 @@ export function modelGraphs(bytes: Uint8Array, label: string, manifest: Manifest
   // parameters become graph inputs, so one session serves every step
   const build = (withGradients: boolean): Uint8Array => {
     const m = decodeModel(bytes);
+    m.opsetImport = [...(m.opsetImport ?? []).filter((o) => o.domain && o.domain !== 'ai.onnx'), { domain: '', version: opset }];
     const gr = m.graph!;
     const trained = new Set(params.map((p) => p.name));
     gr.initializer = (gr.initializer ?? []).filter((t) => !trained.has(t.name!));
