@@ -188,7 +188,7 @@ const results = {
   }])),
   best: best.name, gainBitsPerByte: gain, gapClosed, headline, sampledVsFull, claims, claim,
   command: `npx tsx scripts/demo-lm.ts --recipe ${args.recipe} --seeds ${seeds.length} --parallel ${args.parallel}${args.steps ? ` --steps ${args.steps}` : ''}` +
-    `${args['eval-limit'] ? ` --eval-limit ${args['eval-limit']}` : ''}${args.validation ? ' --validation' : ''}${args.set!.map((s) => ` --set ${s}`).join('')} --out ${args.out}`,
+    `${args['eval-limit'] ? ` --eval-limit ${args['eval-limit']}` : ''}${args.validation ? ' --validation' : ''}${args.reuse ? ' --reuse' : ''}${args.set!.map((s) => ` --set ${s}`).join('')} --out ${args.out}`,
   seconds: Math.round((performance.now() - started) / 1000),
 };
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');

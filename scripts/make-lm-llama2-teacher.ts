@@ -52,7 +52,9 @@ async function trainTeacher(): Promise<TrainSummary> {
 
   // 2. the token windows of the train and validation splits, 3. training, 4. export
   for (const split of ['train', 'validation']) await runStage(`precompute ${split}`, { stage: 'precompute', recipe: args.recipe!, overrides: [...overrides, `dataset.split=${split}`] });
-  return runStage('train teacher', { stage: 'train', recipe: args.recipe!, overrides, overwrite: true });
+  const summary = await runStage('train teacher', { stage: 'train', recipe: args.recipe!, overrides, overwrite: true });
+  writeFileSync(join(summary.outputDir, 'train-summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  return summary;
 }
 
 const trained: Partial<TrainSummary> & { outputDir: string } = args['from-run']
