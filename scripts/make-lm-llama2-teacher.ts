@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadTokenizer } from '../src/data/index.js';
 import { exportStudentToOnnx } from '../src/evaluate/export/index.js';
 import { runStage } from '../src/experiment/index.js';
 import { datasetSpecOf, loadRecipe } from '../src/recipe/index.js';
@@ -41,7 +42,7 @@ const overrides = args.set!;
 /** 1-3: bootstrap model, cache of the token windows, training; returns the run's summary. */
 async function trainTeacher(): Promise<TrainSummary> {
   // 1. the bootstrap model that fills the cache (its targets are ignored at alpha 0)
-  const vocab = 32000;
+  const vocab = recipe.dataset.vocab_size ?? loadTokenizer(recipe.dataset.tokenizer!).vocabSize;
   const bootstrap = resolve(loaded.baseDir, recipe.teacher.path);
   const spec: GptSpec = { arch: 'gpt', vocab, dModel: 8, layers: 1, heads: 1, seqLen: recipe.dataset.seq_len!, dropout: 0 };
   const tiny = buildStudent(spec, { seed: 0 });
