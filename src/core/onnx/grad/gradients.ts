@@ -81,6 +81,7 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
   const onPath = (v: string): boolean => fromWrt.has(v) && toLoss.has(v);
 
   const g = GraphBuilder.wrap({ opsetImport: [{ domain: '', version: opset }], graph }, 'grad/');
+  const forwardNodes = (graph.node ?? []).length;
   const namer = new Namer();
   const contributions = new Map<string, string[]>();
   const add = (value: string, grad: string): void => {
@@ -122,11 +123,24 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
   }
 
   const gradients: Record<string, string> = {};
+  const renamed = new Map<string, string>();
   for (const x of wrt) {
     const out = `${prefix}${x}`;
     if (g.has(out)) throw new TrainError(`gradient output '${out}' is already a value of graph '${graph.name ?? ''}'; choose another prefix`);
     const grad = gradOf(x) ?? filledTensor(g, g.op('Shape', [x], {}, { name: namer.hint('Shape') }), 0, floatType, namer.hint('zero_grad'));
-    g.node('Identity', [grad], [out], {}, { name: namer.hint('Identity') });
+    // a backward node's output that nothing else reads becomes the graph output itself: an
+    // Identity would copy every gradient once more per step (the 1200x1200 layer's: 0.4 ms)
+    // (one value can be the gradient of several inputs: later ones copy the first one's output)
+    const producer = (graph.node ?? []).slice(forwardNodes).find((n) => n.output?.includes(grad));
+    const readers = (graph.node ?? []).some((n) => n.input?.includes(grad));
+    if (renamed.has(grad)) {
+      g.node('Identity', [renamed.get(grad)!], [out], {}, { name: namer.hint('Identity') });
+    } else if (producer && !readers && !(graph.output ?? []).some((o) => o.name === grad)) {
+      producer.output = producer.output!.map((o) => (o === grad ? out : o));
+      renamed.set(grad, out);
+    } else {
+      g.node('Identity', [grad], [out], {}, { name: namer.hint('Identity') });
+    }
     const dims = facts.declaredDimsOf(x)?.map((d) => (typeof d === 'number' ? { dimValue: d } : d ? { dimParam: d } : {}));
     (graph.output ??= []).push({ name: out, type: { tensorType: { elemType: facts.elemType(x) ?? floatType, ...(dims ? { shape: { dim: dims } } : {}) } } });
     gradients[x] = out;
