@@ -49,7 +49,8 @@ test('a worker killed after its first shard, and one never started, are named by
   const victim = startKennis(['precompute', recipe, '--worker', '1/4', '--json']);
   const [w0, w1, w3] = await Promise.all([
     kennis(['precompute', recipe, '--worker', '0/4', '--json']),
-    killWhen(victim, () => existsSync(join(dir, 'part-00003.parquet'))),
+    // polled every millisecond: its next two shards take only a few (it once finished them before a 5 ms poll saw the first)
+    killWhen(victim, () => existsSync(join(dir, 'part-00003.parquet')), 0, 1),
     kennis(['precompute', recipe, '--worker', '3/4', '--json']),
   ]);
   assert.ok(w1.killed, `worker 1 was killed mid-way (it ended with code ${w1.code})`);
