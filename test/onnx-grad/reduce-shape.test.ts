@@ -141,7 +141,7 @@ test('Dropout in inference mode passes the gradient through; training mode asks 
 test('logSumExp (shifted by a gradient-free floor of the max) has the softmax gradient and the float64 value, also at 1e4 and with -1e30 entries', async () => {
   for (const [axes, keep, out] of [[[1], true, [2, 1, 4]], [[-1], false, [2, 3]], [[0, 2], false, [3]]] as [number[], boolean, number[]][]) {
     await checkGradients({
-      build: (g) => projectedLoss(g, logSumExp(g, g.input('x', 'float32', [2, 3, 4]), axes, keep), out),
+      build: (g) => projectedLoss(g, logSumExp(g, g.input('x', 'float32', [2, 3, 4]), axes, keep).lse, out),
       feeds: { x: randn(rng, [2, 3, 4], 3), ...projFeed(rng, out) },
       wrt: ['x'],
     });
@@ -149,7 +149,7 @@ test('logSumExp (shifted by a gradient-free floor of the max) has the softmax gr
   // values where exp overflows float32 without the shift, and a NEG_BIG-style masked row
   const rows = [[1e4, 1e4 - 1, 1e4 + 0.5, 9990], [-1e30, -1e30, 2, -1e30], [-3, 0.25, 7, 88.5]];
   const g = new GraphBuilder({ name: 'lse', opset: 17 });
-  g.output('y', 'float32', [3], logSumExp(g, g.input('x', 'float32', [3, 4]), [1], false));
+  g.output('y', 'float32', [3], logSumExp(g, g.input('x', 'float32', [3, 4]), [1], false).lse);
   const session = await GraphSession.create(g.toBytes(), 'lse', (m) => new Error(m), {});
   try {
     const y = (await session.run({ x: runtimeTensor('float32', Float32Array.from(rows.flat()), [3, 4]) }, { y: null })).y!.data as Float32Array;

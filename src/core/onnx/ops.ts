@@ -26,12 +26,16 @@ export function reduce(g: GraphBuilder, op: ReduceOp, x: string, axes: readonly 
  * Floor(ReduceMax(x)): 6-18x faster than onnxruntime's ReduceLogSumExp kernel (scalar exp per
  * element) on [2048, 256] and [512, 32000]. Floor carries no gradient, so a differentiated graph
  * gets the plain softmax gradient and nothing through the max; c is within 1 of the max, so no
- * exp overflows and the sum is at least 1.
+ * exp overflows and the sum is at least 1. Also returns the parts, for a softmax without another
+ * pass: `exp` = exp(x - c) and its `sum` over `axes` (kept dims), softmax = exp / sum.
  */
-export function logSumExp(g: GraphBuilder, x: string, axes: readonly number[], keepdims: boolean): string {
+export function logSumExp(g: GraphBuilder, x: string, axes: readonly number[], keepdims: boolean): { lse: string; exp: string; sum: string } {
   const shift = g.op('Floor', [reduce(g, 'ReduceMax', x, axes, true)]);
-  const sum = reduce(g, 'ReduceSum', g.op('Exp', [g.op('Sub', [x, shift])]), axes, keepdims);
-  return g.op('Add', [g.op('Log', [sum]), keepdims ? shift : reduce(g, 'ReduceMax', shift, axes, false)]);
+  const exp = g.op('Exp', [g.op('Sub', [x, shift])]);
+  const sum = reduce(g, 'ReduceSum', exp, axes, true);
+  const lse = g.op('Add', [g.op('Log', [sum]), shift]);
+  // dropping size-1 axes with a reduction: a Squeeze would need the axes as a tensor at opset 13+
+  return { lse: keepdims ? lse : reduce(g, 'ReduceMax', lse, axes, false), exp, sum };
 }
 
 /** Inserts size-1 axes. */

@@ -1,4 +1,4 @@
-import { attr, reduce, tensorFromArray, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
+import { attr, logSumExp, reduce, tensorFromArray, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
 import { NEG_BIG, REVERSE_LOG_FLOOR } from '../losses/divergence.js';
 import type { Divergence, TopkTail } from '../losses/index.js';
 
@@ -158,7 +158,7 @@ function bucketTerms(g: GraphBuilder, spec: LossGraphSpec, s: StudentLogits, kee
       // from one entry per row (the label's), so no extra pass over [M, V] computes it
       const top = gatherFlat(g, s.lsT, index);
       const lse = unsqueeze(g, g.op('Sub', [gatherFlat(g, s.zsT, s.labelIndex), gatherFlat(g, s.lsT, s.labelIndex)]), [1]);
-      const outside = logSumExpParts(g, withTopAt(g, s.zsT, index, NEG_BIG));
+      const outside = logSumExp(g, withTopAt(g, s.zsT, index, NEG_BIG), [1], true);
       const ghost = g.op('Sub', [outside.lse, lse]);
       const distill = bucketDivergence(g, lt, g.op('Concat', [top, ghost], { axis: 1 }), spec.divergence, spec.beta);
       if (!forward) return { distill };
@@ -178,15 +178,6 @@ function bucketTerms(g: GraphBuilder, spec: LossGraphSpec, s: StudentLogits, kee
 /** A float32 tensor of `shape` (an int64 shape value) filled with `value`. */
 function filled(g: GraphBuilder, shape: string, value: number): string {
   return g.op('ConstantOfShape', [shape], { value: attr.tensor(tensorFromArray('value', Float32Array.of(value), [1])) });
-}
-
-/** logsumexp over the last axis with its parts: exp(x - shift), their row sums, and the result [M, 1]. */
-function logSumExpParts(g: GraphBuilder, x: string): { exp: string; sum: string; lse: string } {
-  // the shift is a floor of the max: within 1 of it (no overflow, sum >= 1) and gradient-free
-  const shift = g.op('Floor', [reduce(g, 'ReduceMax', x, [1], true)]);
-  const exp = g.op('Exp', [g.op('Sub', [x, shift])]);
-  const sum = reduce(g, 'ReduceSum', exp, [1], true);
-  return { exp, sum, lse: g.op('Add', [g.op('Log', [sum]), shift]) };
 }
 
 /**
