@@ -57,9 +57,9 @@ export function rowInputs(g: GraphBuilder): RowInputs {
 
 /**
  * Appends one loss head on `logits` [M, V]; declares its teacher inputs. With `gradient`, also
- * the closed-form gradient of the sum where there is one: differentiating the loss nodes op by op
- * makes ~30 passes over [M, V] (each op's backward, and the sums of branches), the closed form ~6,
- * which is most of an LM step at V = 32,000.
+ * the closed-form gradient of the sum where there is one: the loss and its gradient differentiated
+ * op by op make ~30 passes over [M, V] (each op's backward, and the sums of branches), with the
+ * closed form ~12 in all, which is most of an LM step at V = 32,000.
  */
 export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, spec: LossGraphSpec, options: { gradient?: boolean } = {}): LossSums {
   const T = g.scalar(spec.temperature, 'float32', 'temperature');
@@ -95,10 +95,11 @@ interface StudentLogits {
 }
 
 /**
- * The distillation term's gradient with respect to the tempered logits zsT, per kept row, as
- * dense + sparse parts: `scale` [M, 1] times softmax(zsT), minus `ghost` [M, 1] times `ghostExp`
- * [M, V] (the outside-the-top-k softmax, unnormalized), plus `values` scattered (added) at flat
- * `index` (ids of the teacher's top k or samples). Teacher-side values are zero on masked rows.
+ * The distillation term's gradient with respect to the tempered logits zsT, per kept row:
+ * `scale` [M, 1] times softmax(zsT), minus `dense` [M, V] (the full teacher's probabilities),
+ * minus `ghost.coef` [M, 1] times `ghost.exp` [M, V] (the softmax outside the top k, unnormalized),
+ * plus `sparse.values` added at the flat `sparse.index` (the teacher's top-k ids or samples).
+ * Teacher-side values are zero on masked rows.
  */
 interface DistillGradient {
   scale?: string;
