@@ -181,3 +181,14 @@ test('a tiny GPT (embeddings, causal attention with a padding mask, LayerNorm, g
     samples: 12,
   });
 });
+
+test('one value that is the whole gradient of one input and a part of another\'s: both gradients are right', async () => {
+  // z = a + b passes dz to both; b is also read by a second term, so b's gradient sums dz with it
+  const build = (g: GraphBuilder): string => {
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => g.input(n, 'float32', [2, 3]));
+    const z = g.op('Add', [a!, b!]);
+    return g.op('Add', [g.op('ReduceSum', [g.op('Mul', [z, c!])], { keepdims: 0 }), g.op('ReduceSum', [g.op('Mul', [b!, b!])], { keepdims: 0 })]);
+  };
+  const rng = new Rng(12);
+  await checkGradients({ build, feeds: { a: randn(rng, [2, 3]), b: randn(rng, [2, 3]), c: randn(rng, [2, 3]) }, wrt: ['a', 'b'] });
+});

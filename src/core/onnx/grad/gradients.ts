@@ -123,19 +123,27 @@ export function appendGradients(graph: GraphProto, opts: GradientOptions): { gra
   }
 
   const gradients: Record<string, string> = {};
-  const renamed = new Map<string, string>();
   for (const x of wrt) {
     const out = `${prefix}${x}`;
     if (g.has(out)) throw new TrainError(`gradient output '${out}' is already a value of graph '${graph.name ?? ''}'; choose another prefix`);
-    const grad = gradOf(x) ?? filledTensor(g, g.op('Shape', [x], {}, { name: namer.hint('Shape') }), 0, floatType, namer.hint('zero_grad'));
+  }
+  const grads = wrt.map((x) => gradOf(x) ?? filledTensor(g, g.op('Shape', [x], {}, { name: namer.hint('Shape') }), 0, floatType, namer.hint('zero_grad')));
+  // who makes and who reads each value, once the backward pass is complete (the Identity nodes
+  // added below read only values already renamed)
+  const backwardProducer = new Map((graph.node ?? []).slice(forwardNodes).flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
+  const read = new Set((graph.node ?? []).flatMap((n) => n.input ?? []));
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name));
+  const renamed = new Map<string, string>();
+  for (const [i, x] of wrt.entries()) {
+    const out = `${prefix}${x}`;
+    const grad = grads[i]!;
     // a backward node's output that nothing else reads becomes the graph output itself: an
     // Identity would copy every gradient once more per step (the 1200x1200 layer's: 0.4 ms)
     // (one value can be the gradient of several inputs: later ones copy the first one's output)
-    const producer = (graph.node ?? []).slice(forwardNodes).find((n) => n.output?.includes(grad));
-    const readers = (graph.node ?? []).some((n) => n.input?.includes(grad));
+    const producer = backwardProducer.get(grad);
     if (renamed.has(grad)) {
       g.node('Identity', [renamed.get(grad)!], [out], {}, { name: namer.hint('Identity') });
-    } else if (producer && !readers && !(graph.output ?? []).some((o) => o.name === grad)) {
+    } else if (producer && !read.has(grad) && !graphOutputs.has(grad)) {
       producer.output = producer.output!.map((o) => (o === grad ? out : o));
       renamed.set(grad, out);
     } else {
