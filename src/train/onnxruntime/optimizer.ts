@@ -20,6 +20,12 @@ export interface OnnxOptimizerOptions extends TeacherSessionOptions {
 /** Gradient buffers by parameter name. */
 export type GradientSet = Record<string, RuntimeTensor>;
 
+/** A weight or optimizer slot (`<param>/<slot>`) and its shape; stores get the weights first, then the slots. */
+interface StoredTensor {
+  name: string;
+  shape: readonly number[];
+}
+
 /** Weights, slots and gradient buffers of every parameter, and the update applied to them. */
 interface ParameterStore {
   readonly mode: UpdateMode;
@@ -50,10 +56,11 @@ export class OnnxOptimizer {
   /** Weights start at `initial` (kennis names, all of `params`). */
   static async create(params: readonly ParamInfo[], settings: OptimizerSettings, initial: WeightMap, options: OnnxOptimizerOptions = {}): Promise<OnnxOptimizer> {
     const { update = 'kernel', gradientSets = 1, ...sessionOptions } = options;
-    const slotKeys = params.flatMap((p) => slotNames(settings).map((s) => `${p.name}/${s}`));
-    const store = (update === 'kernel' ? KernelStore.create(params, settings, slotKeys, initial, gradientSets) : undefined) ??
-      await GraphStore.create(params, settings, slotKeys, initial, gradientSets, sessionOptions);
-    return new OnnxOptimizer(params, settings, store, slotKeys);
+    const slots = params.flatMap((p) => slotNames(settings).map((s) => ({ name: `${p.name}/${s}`, shape: p.shape })));
+    const buffers = [...params, ...slots];
+    const store = (update === 'kernel' ? KernelStore.create(params, settings, buffers, initial, gradientSets) : undefined) ??
+      await GraphStore.create(params, settings, buffers, initial, gradientSets, sessionOptions);
+    return new OnnxOptimizer(params, settings, store, slots.map((s) => s.name));
   }
 
   /** Steps taken. */
@@ -146,19 +153,16 @@ class KernelStore implements ParameterStore {
     readonly gradientSets: GradientSet[],
   ) {}
 
-  /** undefined when the buffers do not fit in one WebAssembly memory. */
-  static create(params: readonly ParamInfo[], settings: OptimizerSettings, slotKeys: readonly string[], initial: WeightMap, sets: number): KernelStore | undefined {
-    const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
-    const slotShape = (key: string): number[] => shapeOf.get(key.slice(0, key.lastIndexOf('/')))!;
-    const named = [...params.map((p) => [p.name, p.shape] as const), ...slotKeys.map((k) => [k, slotShape(k)] as const)];
-    const gradients = Array.from({ length: Math.max(1, sets) }, () => params.map((p) => [p.name, p.shape] as const));
-    const all = [...named, ...gradients.flat()];
-    const arena = KernelArena.create(all.map(([, shape]) => sizeOf(shape)));
+  /** undefined when the buffers (weights and slots, then `sets` gradient sets) do not fit in one WebAssembly memory. */
+  static create(params: readonly ParamInfo[], settings: OptimizerSettings, buffers: readonly StoredTensor[], initial: WeightMap, sets: number): KernelStore | undefined {
+    const gradients = Array.from({ length: Math.max(1, sets) }, () => params);
+    const all: readonly StoredTensor[] = [...buffers, ...gradients.flat()];
+    const arena = KernelArena.create(all.map((b) => sizeOf(b.shape)));
     if (!arena) return undefined;
-    const tensorOf = (i: number): RuntimeTensor => runtimeTensor('float32', arena.views[i]!, all[i]![1]);
-    const tensors = new Map(named.map(([name], i) => [name, tensorOf(i)]));
+    const tensorOf = (i: number): RuntimeTensor => runtimeTensor('float32', arena.views[i]!, all[i]!.shape);
+    const tensors = new Map(buffers.map((b, i) => [b.name, tensorOf(i)]));
     for (const p of params) (tensors.get(p.name)!.data as Float32Array).set(initial[p.name]!.data);
-    const gradientSets = gradients.map((set, s) => Object.fromEntries(set.map(([name], j) => [name, tensorOf(named.length + s * params.length + j)])));
+    const gradientSets = gradients.map((set, s) => Object.fromEntries(set.map((p, j) => [p.name, tensorOf(buffers.length + s * params.length + j)])));
     return new KernelStore(params, settings, arena, tensors, gradientSets);
   }
 
@@ -217,15 +221,14 @@ class GraphStore implements ParameterStore {
     readonly gradientSets: GradientSet[],
   ) {}
 
-  static async create(params: readonly ParamInfo[], settings: OptimizerSettings, slotKeys: readonly string[], initial: WeightMap, sets: number, options: TeacherSessionOptions): Promise<GraphStore> {
+  static async create(params: readonly ParamInfo[], settings: OptimizerSettings, buffers: readonly StoredTensor[], initial: WeightMap, sets: number, options: TeacherSessionOptions): Promise<GraphStore> {
     const session = await GraphSession.create(updateGraph(params, settings), `${settings.kind} update`, (m) => new TrainError(m), options);
-    const shapeOf = new Map(params.map((p) => [p.name, p.shape]));
-    const buffers = new Map([
+    const pairs = new Map([
       ...params.map((p) => [p.name, new PingPong(p.shape, initial[p.name]!.data)] as const),
-      ...slotKeys.map((k) => [k, new PingPong(shapeOf.get(k.slice(0, k.lastIndexOf('/')))!)] as const),
+      ...buffers.slice(params.length).map((b) => [b.name, new PingPong(b.shape)] as const),
     ]);
     const gradientSets = Array.from({ length: Math.max(1, sets) }, () => Object.fromEntries(params.map((p) => [p.name, runtimeTensor('float32', new Float32Array(sizeOf(p.shape)), p.shape)])));
-    return new GraphStore(session, buffers, params.map((p) => p.name), gradientSets);
+    return new GraphStore(session, pairs, params.map((p) => p.name), gradientSets);
   }
 
   tensor(name: string): RuntimeTensor {
