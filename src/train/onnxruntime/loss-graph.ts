@@ -70,9 +70,11 @@ export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, sp
   // T = 1 (the usual LM setting) skips a pass over [M, V] and its gradient's
   const zsT = spec.temperature === 1 ? zs : g.op('Div', [zs, T]);
   const ls1 = g.op('LogSoftmax', [zs], { axis: -1 });
-  const lsT = spec.temperature === 1 ? ls1 : g.op('LogSoftmax', [zsT], { axis: -1 });
+  // at T != 1 a pass over [M, V] of its own, built only when read (not by renormalized top-k)
+  let tempered: string | undefined;
+  const lsT = (): string => (tempered ??= spec.temperature === 1 ? ls1 : g.op('LogSoftmax', [zsT], { axis: -1 }));
   const student: StudentLogits = { zsT, lsT, labelIndex: rows.labelIndex };
-  const terms = spec.kind === 'sampled' ? sampledForwardKl(g, spec, lsT) : bucketTerms(g, spec, student, keepCol, T);
+  const terms = spec.kind === 'sampled' ? sampledForwardKl(g, spec, lsT()) : bucketTerms(g, spec, student, keepCol, T);
   const distill = g.op('Mul', [terms.distill, g.scalar(spec.temperature ** 2)]);
   const ce = g.op('Neg', [gatherFlat(g, ls1, rows.labelIndex)]);
   // the CE term is left out of the differentiated sum when it has no weight (its gradient is a pass over [M, V])
@@ -89,8 +91,8 @@ export function kdLossGraph(g: GraphBuilder, logits: string, rows: RowInputs, sp
 interface StudentLogits {
   /** Masked logits at T [M, V]. */
   zsT: string;
-  /** Their log-softmax [M, V]. */
-  lsT: string;
+  /** Their log-softmax [M, V] (added to the graph on first call). */
+  lsT: () => string;
   labelIndex: string;
 }
 
@@ -141,7 +143,7 @@ function bucketTerms(g: GraphBuilder, spec: LossGraphSpec, s: StudentLogits, kee
       const kept = g.op('Where', [keepCol, zt, g.scalar(0)]);
       const lt = g.op('LogSoftmax', [g.op('Div', [kept, T])], { axis: -1 });
       const pt = g.op('Exp', [lt]);
-      return { distill: bucketDivergence(g, lt, s.lsT, spec.divergence, spec.beta, pt), ...(forward ? { gradient: { scale: g.scalar(1), dense: pt } } : {}) };
+      return { distill: bucketDivergence(g, lt, s.lsT(), spec.divergence, spec.beta, pt), ...(forward ? { gradient: { scale: g.scalar(1), dense: pt } } : {}) };
     }
     case 'topk': {
       const index = g.input(`${p}topk_index`, 'int32', ['M', 'k']);
@@ -157,8 +159,8 @@ function bucketTerms(g: GraphBuilder, spec: LossGraphSpec, s: StudentLogits, kee
       }
       // student log-probabilities at the ids straight from the log-softmax; its logsumexp back
       // from one entry per row (the label's), so no extra pass over [M, V] computes it
-      const top = gatherFlat(g, s.lsT, index);
-      const lse = unsqueeze(g, g.op('Sub', [gatherFlat(g, s.zsT, s.labelIndex), gatherFlat(g, s.lsT, s.labelIndex)]), [1]);
+      const top = gatherFlat(g, s.lsT(), index);
+      const lse = unsqueeze(g, g.op('Sub', [gatherFlat(g, s.zsT, s.labelIndex), gatherFlat(g, s.lsT(), s.labelIndex)]), [1]);
       const outside = logSumExp(g, withTopAt(g, s.zsT, index, NEG_BIG), [1], true);
       const ghost = g.op('Sub', [outside.lse, lse]);
       const distill = bucketDivergence(g, lt, g.op('Concat', [top, ghost], { axis: 1 }), spec.divergence, spec.beta);
@@ -186,7 +188,7 @@ function filled(g: GraphBuilder, shape: string, value: number): string {
  * assembled as a few [M, V] passes (the softmax from the log-softmax already computed, one
  * multiply per dense term, one ScatterND adding every sparse entry into a copy).
  */
-function closedFormGradient(g: GraphBuilder, spec: LossGraphSpec, logits: string, s: { ls1: string; lsT: string; keepCol: string; labelIndex: string }, d: DistillGradient): string {
+function closedFormGradient(g: GraphBuilder, spec: LossGraphSpec, logits: string, s: { ls1: string; lsT: () => string; keepCol: string; labelIndex: string }, d: DistillGradient): string {
   const keep = g.op('Cast', [s.keepCol], { to: 1 });
   const hard = spec.alpha < 1 ? g.op('Mul', [keep, g.scalar(1 - spec.alpha)]) : undefined;
   const soft = spec.alpha > 0 ? g.op('Mul', [keep, g.scalar(spec.alpha * spec.temperature)]) : undefined;
@@ -194,7 +196,7 @@ function closedFormGradient(g: GraphBuilder, spec: LossGraphSpec, logits: string
   const dense: [string, string][] = [];
   const sm1 = hard || (soft && spec.temperature === 1) ? g.op('Exp', [s.ls1]) : undefined;
   if (soft) {
-    const smT = spec.temperature === 1 ? sm1! : g.op('Exp', [s.lsT]);
+    const smT = spec.temperature === 1 ? sm1! : g.op('Exp', [s.lsT()]);
     if (d.scale) dense.push([g.op('Mul', [soft, d.scale]), smT]);
     if (d.dense) dense.push([g.op('Neg', [soft]), d.dense]);
     if (d.ghost) dense.push([g.op('Neg', [g.op('Mul', [soft, d.ghost.coef])]), d.ghost.exp]);
@@ -211,11 +213,11 @@ function closedFormGradient(g: GraphBuilder, spec: LossGraphSpec, logits: string
   const values: string[] = [];
   if (hard) {
     index.push(s.labelIndex);
-    values.push(g.op('Neg', [g.op('Reshape', [hard, g.int64s([-1], 'flat')])]));
+    values.push(g.op('Neg', [flat(g, hard)]));
   }
   if (soft && d.sparse) {
-    index.push(g.op('Reshape', [d.sparse.index, g.int64s([-1], 'flat')]));
-    values.push(g.op('Reshape', [g.op('Mul', [d.sparse.values, soft]), g.int64s([-1], 'flat')]));
+    index.push(flat(g, d.sparse.index));
+    values.push(flat(g, g.op('Mul', [d.sparse.values, soft])));
   }
   if (index.length > 0) {
     const at = unsqueeze(g, g.op('Cast', [index.length === 1 ? index[0]! : g.op('Concat', index, { axis: 0 })], { to: 7 }), [-1]);
