@@ -31,13 +31,11 @@ const VALUE_ARRAYS = {
 } as const satisfies Record<StoredColumn['dtype'], unknown>;
 
 /**
- * The codes `values` are stored as (written into `out` when given: an array of the stored type,
- * as long as `values`, zero-filled); a value outside the declared levels or code range is a
- * CacheError naming the column.
+ * The codes `values` are stored as, in a new array of the stored type; a value outside the
+ * declared levels or code range is a CacheError naming the column.
  */
-export function encodeStoredColumn(values: NumericArray, column: StoredColumn, name: string, out?: Uint8Array | Uint16Array | Uint32Array): Uint8Array | Uint16Array | Uint32Array {
-  const codes = out ?? new CODE_ARRAYS[column.stored](values.length);
-  if (!(codes instanceof CODE_ARRAYS[column.stored]) || codes.length !== values.length) throw new RangeError(`expected ${values.length} ${column.stored} codes for column '${name}', got ${codes.length} ${codes.constructor.name}`);
+export function encodeStoredColumn(values: NumericArray, column: StoredColumn, name: string): Uint8Array | Uint16Array | Uint32Array {
+  const codes = new CODE_ARRAYS[column.stored](values.length);
   const max = 2 ** (codes.BYTES_PER_ELEMENT * 8) - 1;
   const levels = column.levels;
   const bad = (v: number) => new CacheError(`dataset column '${name}' holds ${v}, which its declared ${column.stored} storage${levels ? ` (${levels.length} levels)` : ''} cannot hold; set cache.input_dtype=as_fed`);
@@ -49,15 +47,19 @@ export function encodeStoredColumn(values: NumericArray, column: StoredColumn, n
     }
     return codes;
   }
-  // levels spaced evenly (grey levels) are found by one multiply; any others by binary search
+  // a value's code is guessed by one multiply, as if the levels were spaced evenly; levels that are
+  // nearly so (MNIST's bytes/255 to three decimals) are a step or two off, any others binary-searched
   const table = Float64Array.from(levels);
+  const last = table.length - 1;
   const lo = table[0]!;
-  const inv = levels.length > 1 ? (levels.length - 1) / (table[levels.length - 1]! - lo) : 1;
+  const inv = last > 0 ? last / (table[last]! - lo) : 1;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
     // the lowest level (MNIST's black, most pixels) is code 0, which the (zero-filled) array already holds
     if (v === lo) continue;
-    let code = Math.round((v - lo) * inv);
+    let code = Math.min(last, Math.max(0, Math.round((v - lo) * inv)));
+    for (let step = 0; step < 4 && table[code]! > v && code > 0; step++) code--;
+    for (let step = 0; step < 4 && table[code]! < v && code < last; step++) code++;
     if (table[code] !== v) code = search(levels, v);
     if (code < 0) throw bad(v);
     codes[i] = code;

@@ -49,6 +49,11 @@ export interface Dataset {
 export interface NarrowColumn {
   dtype: 'uint8' | 'uint16' | 'uint32';
   levels?: readonly number[];
+  /**
+   * The codes of rows [start, end) in a new array, when the dataset holds them (MNIST's source
+   * bytes): a cache stores them as they are instead of coding the values it was given again.
+   */
+  codes?(start: number, end: number): Uint8Array | Uint16Array | Uint32Array;
 }
 
 /** The vocabulary of a token dataset: a Hugging Face tokenizer, or raw bytes. */

@@ -5,6 +5,8 @@ import type { TargetSpec } from '../cache/targets/index.js';
 import type { InputBinding, Teacher } from '../core/runtime/index.js';
 import { teacherBatch, type BatchOutput } from './batch.js';
 import type { ShardWriterThread } from './shard-writer.js';
+import type { StoredCodes } from './transfer.js';
+import type { StoredColumns } from '../cache/index.js';
 
 /** What runShards needs. */
 export interface PipelineOptions {
@@ -24,15 +26,31 @@ export interface PipelineOptions {
   batchSize: number;
   /** Teacher calls in flight. */
   concurrency: number;
+  /** Bytes one shard holds from its teacher outputs until it is written (an upper estimate, see shardBytesEstimate). */
+  shardBytes: number;
   /** Called once shard `index` with `rows` rows is recorded. */
   onShard: (index: number, rows: number) => void;
 }
 
+/** Memory that shards waiting for the writer may hold, so the teacher runs on while a write is slow. */
+export const WRITE_AHEAD_BYTES = 256 * 2 ** 20;
+
+/** Shards the teacher may run ahead of the writer, whatever their size. */
+export const MAX_SHARDS_AHEAD = 16;
+
+/**
+ * Shards in flight (computed or being computed, not yet written): as many as WRITE_AHEAD_BYTES
+ * holds, at most MAX_SHARDS_AHEAD, and at least one per encoder thread plus the one being computed.
+ */
+export function shardsAhead(shardBytes: number, threads: number): number {
+  return Math.max(threads + 1, Math.min(MAX_SHARDS_AHEAD, Math.floor(WRITE_AHEAD_BYTES / Math.max(1, shardBytes))));
+}
+
 /**
  * Runs the teacher over every shard from writer.nextShardIndex() on and writes each shard as
- * soon as its batches are done. Teacher batches of the next shard are already queued while a
- * shard is encoded on the writer's threads, so the teacher does not wait for writes; at most
- * one shard per encoder thread plus the one being computed are held in memory. Returns the rows computed.
+ * soon as its batches are done. The teacher runs up to shardsAhead() shards ahead of the writer,
+ * so a write slowed by a busy disk or an encoder thread that lost its core does not stall it
+ * (with one shard of lookahead it waited on every other write here). Returns the rows computed.
  */
 export async function runShards(o: PipelineOptions): Promise<number> {
   const total = o.dataset.numRows;
@@ -51,6 +69,7 @@ export async function runShards(o: PipelineOptions): Promise<number> {
     return p;
   };
   const writes: Promise<void>[] = [];
+  const ahead = shardsAhead(o.shardBytes, o.writer.threads);
   try {
     for (let shard = first; shard * o.shardRows < total; shard++) {
       const start = shard * o.shardRows;
@@ -58,11 +77,11 @@ export async function runShards(o: PipelineOptions): Promise<number> {
       const parts: Promise<BatchOutput>[] = [];
       for await (const batch of o.dataset.batches({ batchSize: o.batchSize, start, end })) parts.push(run(batch));
       const write = Promise.all(parts)
-        .then((outputs) => o.writer.writeShard(shard, outputs))
+        .then((outputs) => o.writer.writeShard(shard, outputs, storedCodes(o.dataset, o.writer.storedColumns, start, end)))
         .then(() => o.onShard(shard, end - start));
       write.catch(() => undefined); // awaited below; must not count as unhandled while it waits its turn
       writes.push(write);
-      if (writes.length > o.writer.threads) await writes.shift();
+      if (writes.length >= ahead) await writes.shift();
     }
     await Promise.all(writes);
   } catch (err) {
@@ -71,4 +90,14 @@ export async function runShards(o: PipelineOptions): Promise<number> {
     throw err;
   }
   return total - Math.min(total, first * o.shardRows);
+}
+
+/** The codes of rows [start, end) of the stored columns whose codes the dataset holds. */
+function storedCodes(dataset: Dataset, stored: StoredColumns, start: number, end: number): StoredCodes {
+  const codes: StoredCodes = {};
+  for (const [name, column] of Object.entries(stored)) {
+    const narrow = dataset.narrowColumns?.[name];
+    if (narrow?.codes && narrow.dtype === column.stored) codes[name] = narrow.codes(start, end);
+  }
+  return codes;
 }

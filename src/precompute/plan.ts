@@ -37,6 +37,8 @@ export interface PrecomputePlan {
   key: string;
   /** Cache directory. */
   dir: string;
+  /** Bytes one shard holds in memory until written, at most (its rows as fed plus its head outputs at 8 bytes a value). */
+  shardBytes: number;
   /** Rows per teacher call and calls in flight: the recipe's, lowered so their logits fit LOGITS_BUDGET_BYTES. */
   teacherCalls: { batchRows: number; concurrency: number; memArena: boolean; lowered?: string };
 }
@@ -101,7 +103,15 @@ export async function planPrecompute(loaded: LoadedRecipe): Promise<PrecomputePl
   });
   const dir = recipe.cache.dir ? resolveFrom(loaded, recipe.cache.dir) : resolveFrom(loaded, `${recipe.cache.root}/${key}`);
   const teacherCalls = boundTeacherCalls(recipe.teacher.batch_size, recipe.cache.concurrency, (seqLen ?? 1) * vocab * 4);
-  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, storedColumns, packedColumns, key, dir, teacherCalls };
+  const shardBytes = recipe.cache.shard_rows * rowBytes(dataset, spec);
+  return { dataset, teacherBytes, teacherPath, teacherSha256, signature: { inputs: model.inputs, outputs: model.outputs }, logitsOutput: out.name, spec, storedColumns, packedColumns, key, dir, shardBytes, teacherCalls };
+}
+
+/** Bytes of one row as the dataset gives it plus its head outputs, counting 8 bytes a value (int64 ids, and the copy the shard's join makes). */
+function rowBytes(dataset: Dataset, spec: TargetSpec): number {
+  const values = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+  const inputs = dataset.schema.fields.reduce((n, f) => n + values(listShape(f.type)) * 8, 0);
+  return Object.values(targetColumnShapes(spec)).reduce((n, c) => n + values(c.shape) * 8, inputs);
 }
 
 /** The narrow storage the dataset declares for its columns, with the element type each is given in. */

@@ -89,8 +89,8 @@ export async function precompute(loaded: LoadedRecipe, options: PrecomputeOption
   let ok = false;
   try {
     writer = await opening;
-    const teacher = await loading;
-    await writeFileAtomic(join(plan.dir, RECIPE_FILE), recipeToYaml(recipe), { rerun: 'rerun precompute (it resumes)' });
+    // recipe.yaml's write overlaps the teacher's loading
+    const [teacher] = await Promise.all([loading, writeFileAtomic(join(plan.dir, RECIPE_FILE), recipeToYaml(recipe), { rerun: 'rerun precompute (it resumes)' })]);
     const computed = await runTeacher(loaded, plan, teacher, bindings, writer, options);
     await writer.finish();
     const merge = options.worker ? await mergeIfComplete(plan.dir, options.worker, options.onWarning ? { onWarning: options.onWarning } : {}) : undefined;
@@ -134,7 +134,7 @@ async function runTeacher(
   try {
     computed = await runShards({
       dataset: datasetUpTo(plan.dataset, range.endRow), teacher, bindings, spec: plan.spec, writer, shardRows,
-      batchSize: plan.teacherCalls.batchRows, concurrency: plan.teacherCalls.concurrency,
+      batchSize: plan.teacherCalls.batchRows, concurrency: plan.teacherCalls.concurrency, shardBytes: plan.shardBytes,
       onShard: (index, rows) => {
         done += rows;
         progress?.update(done);

@@ -4,10 +4,20 @@
 import { CacheWriter, encodeShardFile } from '../cache/index.js';
 import type { EncodedShard, ManifestDraft, PackedColumns, ShardEntry, ShardFormat, WorkerId } from '../cache/index.js';
 import type { TargetSpec } from '../cache/targets/index.js';
-import { serve, withTransfer, type RequestContext, type Transfer } from '../core/workers/index.js';
+import { lowerThreadPriority, serve, withTransfer, type RequestContext, type Transfer } from '../core/workers/index.js';
 import { shardTable, type ShardPayload } from './transfer.js';
 
 let writer: CacheWriter | undefined;
+
+/**
+ * Nice levels the encoder threads run below the teacher's threads. With a CPU teacher they share
+ * the cores: an onnxruntime thread that wakes then gets its core back at once instead of waiting
+ * out an encoder's time slice (the teacher ran 5-10% faster beside the writer, bench:precompute);
+ * with a GPU teacher nothing contends and the encoders run at full speed. Not lower: under load
+ * from other processes a nice-19 thread all but stops.
+ */
+const ENCODER_NICE = 10;
+lowerThreadPriority(ENCODER_NICE);
 
 /** What encoding a shard needs besides its payload. */
 export interface ShardLayout {

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { ManifestDraft, ShardEntry, StoredColumns, WorkerId } from '../cache/index.js';
 import { CacheError } from '../core/errors/index.js';
 import { ThreadPool, type RequestOf, type ResponseOf } from '../core/workers/index.js';
-import { shardPayload, transferList } from './transfer.js';
+import { shardPayload, transferList, type StoredCodes } from './transfer.js';
 import type { BatchOutput } from './batch.js';
 import type { ShardLayout, handlers } from './shard-worker.js';
 
@@ -73,12 +73,15 @@ export class ShardWriterThread {
   /** Index of the first shard not yet recorded: where a resumed run continues (a worker: within its range). */
   nextShardIndex(): number { return this.first + this.recorded.length; }
 
+  /** Dataset columns the shards store as narrower codes. */
+  get storedColumns(): StoredColumns { return this.stored; }
+
   /**
-   * Joins the batches of shard `index` into one payload here (the stored columns as their codes),
-   * then makes its target columns, encodes and writes it on the threads.
+   * Joins the batches of shard `index` into one payload here (stored columns as the `codes` given,
+   * if any), then codes, makes its target columns, encodes and writes it on the threads.
    */
-  async writeShard(index: number, parts: readonly BatchOutput[]): Promise<ShardEntry> {
-    const payload = shardPayload(parts, this.stored);
+  async writeShard(index: number, parts: readonly BatchOutput[], codes: StoredCodes = {}): Promise<ShardEntry> {
+    const payload = shardPayload(parts, this.stored, codes);
     // encoders beyond `threads` in a reused pool stay idle: the run asked for this many
     const encoder = this.threads === this.pool.size ? undefined : this.pool.leastBusy(this.threads);
     const shard = await this.call('encode', { payload, layout: this.layout }, transferList(payload), encoder);

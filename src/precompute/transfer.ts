@@ -1,7 +1,7 @@
 import { DataType, Table, type Vector } from 'apache-arrow';
 import { CacheError } from '../core/errors/index.js';
 import { targetColumns, type HeadOutputs, type TargetSpec } from '../cache/targets/index.js';
-import { CODE_ARRAYS, encodeStoredColumn, type StoredColumn, type StoredColumns } from '../cache/index.js';
+import { encodeStoredColumn, type StoredColumn, type StoredColumns } from '../cache/index.js';
 import type { TensorData } from '../core/runtime/index.js';
 import { fixedSizeListVector, flatValues, listShape, primitiveVector, type NumericArray, type PrimitiveName } from '../core/util/arrow.js';
 import type { BatchOutput } from './batch.js';
@@ -16,6 +16,8 @@ export interface ShardColumn {
   shape: number[];
   /** Element type of the values. */
   element: PrimitiveName;
+  /** Storage of a column kept narrower than given: the encoder thread turns the values into these codes. */
+  stored?: StoredColumn;
 }
 
 /** Primitive name of an Arrow leaf type, for the numeric types shards hold. */
@@ -43,27 +45,24 @@ function joined<T extends NumericArray | TensorData>(views: readonly T[]): T {
   return out;
 }
 
-/** The codes of the stored column's values in every part, in one new array (instead of a joined copy of the values). */
-function joinedCodes(views: readonly NumericArray[], column: StoredColumn, name: string): NumericArray {
-  const out = new CODE_ARRAYS[column.stored](views.reduce((n, v) => n + v.length, 0));
-  let at = 0;
-  for (const v of views) { encodeStoredColumn(v, column, name, out.subarray(at, at + v.length)); at += v.length; }
-  return out;
-}
+/** A shard's codes of stored columns, by name, as the dataset holds them (see NarrowColumn.codes): owned arrays. */
+export type StoredCodes = Record<string, Uint8Array | Uint16Array | Uint32Array>;
 
 /**
  * Joins the batches of one shard: each dataset column and each head output into one owned
- * buffer, the columns of `stored` as their narrower codes (a quarter of MNIST's float32 pixels to
- * copy and hand over).
+ * buffer; a stored column whose `codes` the dataset gave is taken as they are. Other stored
+ * columns are coded on the encoder thread (shardTable), not here: this thread runs the teacher
+ * (onnxruntime-node's run is synchronous), so every millisecond here is one the teacher waits.
  */
-export function shardPayload(parts: readonly BatchOutput[], stored: StoredColumns = {}): ShardPayload {
+export function shardPayload(parts: readonly BatchOutput[], stored: StoredColumns = {}, codes: StoredCodes = {}): ShardPayload {
   const first = parts[0]!;
   const columns = Object.entries(first.columns).map(([name, vector]): ShardColumn => {
-    const views = parts.map((p) => flatValues(p.columns[name]!));
     const narrow = stored[name];
-    return narrow
-      ? { name, values: joinedCodes(views, narrow, name), shape: listShape(vector.type), element: narrow.stored }
-      : { name, values: joined(views), shape: listShape(vector.type), element: elementOf(vector.type, name) };
+    const shape = listShape(vector.type);
+    const given = narrow && codes[name];
+    if (given) return { name, values: given, shape, element: narrow.stored };
+    const values = joined(parts.map((p) => flatValues(p.columns[name]!)));
+    return { name, values, shape, element: elementOf(vector.type, name), ...(narrow ? { stored: narrow } : {}) };
   });
   const outputs: HeadOutputs = {};
   for (const [name, t] of Object.entries(first.outputs)) {
@@ -75,12 +74,16 @@ export function shardPayload(parts: readonly BatchOutput[], stored: StoredColumn
 
 /**
  * The shard's table, run on an encoder thread: the payload's columns over their buffers (no
- * copy), then the target columns made from the head's outputs (float16 rounding, counting draws,
- * and the check for non-finite outputs that names the rows).
+ * copy; a stored column's codes in a new one), then the target columns made from the head's
+ * outputs (float16 rounding, counting draws, and the check for non-finite outputs that names the rows).
  */
 export function shardTable(payload: ShardPayload, spec: TargetSpec): Table {
   const vectors: Record<string, Vector> = {};
-  for (const c of payload.columns) vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(c.values, c.shape, c.element) : primitiveVector(c.values, c.element);
+  for (const c of payload.columns) {
+    const values = c.stored ? encodeStoredColumn(c.values, c.stored, c.name) : c.values;
+    const element = c.stored?.stored ?? c.element;
+    vectors[c.name] = c.shape.length > 0 ? fixedSizeListVector(values, c.shape, element) : primitiveVector(values, element);
+  }
   const rows = payload.columns.find((c) => c.name === 'row')!.values as Int32Array;
   return new Table({ ...vectors, ...targetColumns(spec, payload.outputs, rows) });
 }

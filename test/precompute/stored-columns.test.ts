@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CacheError } from '../../src/core/errors/index.js';
-import { decodeStoredColumn, encodeStoredColumn, readManifest, type Manifest, type StoredColumn } from '../../src/cache/index.js';
+import { decodeStoredColumn, encodeShard, encodeStoredColumn, readManifest, type Manifest, type StoredColumn, type StoredColumns } from '../../src/cache/index.js';
 import { openDataset, type Dataset } from '../../src/data/index.js';
-import { precompute } from '../../src/precompute/index.js';
+import { precompute, shardPayload, shardTable, type BatchOutput } from '../../src/precompute/index.js';
+import type { TargetSpec } from '../../src/cache/targets/index.js';
+import type { RecordBatch } from 'apache-arrow';
 import { CacheLoader } from '../../src/train/loader/index.js';
 import { flatValues, type NumericArray } from '../../src/core/util/arrow.js';
 import { mlpClassifier, sequenceModel } from '../fixtures/teachers.js';
@@ -140,4 +142,24 @@ test('stored codes round-trip, and a value outside the declared levels or range 
   const ids = Int32Array.from([0, 255, 17]);
   assert.deepEqual(decodeStoredColumn(encodeStoredColumn(ids, { dtype: 'int32', stored: 'uint8' }, 'input_ids'), { dtype: 'int32', stored: 'uint8' }), ids);
   assert.throws(() => encodeStoredColumn(Int32Array.from([256]), { dtype: 'int32', stored: 'uint8' }, 'input_ids'), CacheError);
+});
+
+test("MNIST's own pixel codes give the shard the bytes that coding its float32 pixels gives", async () => {
+  const dataset = await openDataset({ name: 'mnist', split: 'validation' });
+  const narrow = dataset.narrowColumns!['image']!;
+  const stored: StoredColumns = { image: { dtype: 'float32', stored: narrow.dtype, levels: [...narrow.levels!] } };
+  const spec: TargetSpec = { kind: 'full', vocab: 10, valueDtype: 'float32', idDtype: 'uint8' };
+  const [start, end] = [300, 700];
+  const parts: BatchOutput[] = [];
+  for await (const batch of dataset.batches({ batchSize: 150, start, end }) as AsyncIterable<RecordBatch>) {
+    const logits = Float32Array.from({ length: batch.numRows * 10 }, (_, i) => Math.sin(start + i));
+    parts.push({ columns: Object.fromEntries(batch.schema.fields.map((f) => [f.name, batch.getChild(f.name)!])), outputs: { logits: { type: 'float32', data: logits, dims: [batch.numRows, 10] } } });
+  }
+  const codes = narrow.codes!(start, end);
+  const pixels = flatValues(parts[0]!.columns['image']!);
+  for (let i = 0; i < pixels.length; i++) if (narrow.levels![codes[i]!] !== pixels[i]) assert.fail(`pixel ${i}: code ${codes[i]} is level ${narrow.levels![codes[i]!]}, the batch holds ${pixels[i]}`);
+  const given = shardTable(shardPayload(parts, stored, { image: codes }), spec);
+  const coded = shardTable(shardPayload(parts, stored), spec);
+  assert.equal(String(given.schema.fields.find((f) => f.name === 'image')!.type), 'FixedSizeList[784]<Uint8>');
+  for (const format of ['parquet', 'arrow'] as const) assert.deepEqual(encodeShard(given, format), encodeShard(coded, format), format);
 });

@@ -33,6 +33,7 @@ export function datasetUpTo(dataset: Dataset, endRow: number): Dataset {
     ...(dataset.labelColumn !== undefined ? { labelColumn: dataset.labelColumn } : {}),
     ...(dataset.numClasses !== undefined ? { numClasses: dataset.numClasses } : {}),
     ...(dataset.seqLen !== undefined ? { seqLen: dataset.seqLen } : {}),
+    ...(dataset.narrowColumns !== undefined ? { narrowColumns: dataset.narrowColumns } : {}),
     batches: (options) => dataset.batches({ ...options, end: Math.min(options.end ?? endRow, endRow) }),
   };
 }
