@@ -125,7 +125,8 @@ function headline(): [string, string][] {
   for (const w of writer?.writer ?? []) {
     if (w.threads !== Math.max(...(writer?.writer ?? []).map((x) => x.threads))) continue;
     if (!/full f32|topk k=32/.test(w.targets) || w.layout === 'lists') continue;
-    out.push([`writer alone / CPU teacher rows/s, ${w.case}, ${w.targets}, ${w.format} (target >= 5)`, `${w.writerOverTeacher.toFixed(1)} wall (${w.writerRowsPerSecond.median.toFixed(0)} vs ${w.teacherRowsPerSecond.median.toFixed(0)} rows/s, ${w.threads} encoder threads), ${w.cpuWriterOverTeacher.toFixed(1)} per CPU-second`]);
+    const steady = w.steadyWriterOverTeacher !== undefined ? `, ${w.steadyWriterOverTeacher.toFixed(1)} steady (open cache to last shard)` : '';
+    out.push([`writer alone / CPU teacher rows/s, ${w.case}, ${w.targets}, ${w.format} (target >= 5)`, `${w.writerOverTeacher.toFixed(1)} wall (${w.writerRowsPerSecond.median.toFixed(0)} vs ${w.teacherRowsPerSecond.median.toFixed(0)} rows/s, ${w.threads} encoder threads)${steady}, ${w.cpuWriterOverTeacher.toFixed(1)} per CPU-second`]);
   }
   if (parquet) out.push(['parquetjs-lite / parquet-wasm (SNAPPY)', `write x${parquet.ratios.writeJsOverWasmSnappy!.toFixed(1)}, read x${parquet.ratios.readJsOverWasmSnappy!.toFixed(1)}, bytes x${parquet.ratios.bytesJsOverWasmSnappy!.toFixed(2)}`]);
   return out;

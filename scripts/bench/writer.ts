@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { decodeShard, encodeShard, PARQUET_SETTINGS, unpackColumns, type PackedColumns, type ParquetSettings, type ShardFormat } from '../../src/cache/index.js';
-import { draftOf, planPrecompute, shardPayload, shardTable, ShardWriterThread, type BatchOutput } from '../../src/precompute/index.js';
+import { draftOf, planPrecompute, shardPayload, shardsAhead, shardTable, ShardWriterThread, storedCodes, type BatchOutput } from '../../src/precompute/index.js';
 import { validateRecipe, type LoadedRecipe } from '../../src/recipe/index.js';
 import { BENCH_SEQ_LEN, writeBenchTeachers } from './lib/bench-teachers.js';
 import { isMain, runSection, scratchDir } from './lib/cli.js';
@@ -30,6 +30,10 @@ interface WriterRow {
   writerRowsPerSecond: Spread; teacherRowsPerSecond: Spread;
   /** writer rows/s over the CPU teacher's (medians). */
   writerOverTeacher: number;
+  /** Rows/s from the open cache to the last shard recorded: without opening (lock, resume check) and finishing it, the rate a long run sustains. */
+  writerSteadyRowsPerSecond: Spread;
+  /** Steady writer rows/s over the CPU teacher's (medians). */
+  steadyWriterOverTeacher: number;
   /** Rows per CPU-second (all threads of the process): the work each does per row, which a busy shared machine skews less than wall time. */
   writerRowsPerCpuSecond: Spread; teacherRowsPerCpuSecond: Spread;
   /** writer rows per CPU-second over the teacher's (medians). */
@@ -94,17 +98,23 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
       const plan = await planPrecompute(l);
       for (const threads of [1, 2]) {
         let bytes = 0;
+        const steadyMs: number[] = [];
         const times = (await interleavedRuns({
           writer: async () => {
             const dir = path.join(root, `writer-${dirs++}`);
-            bytes = await writeAll(dir, l, plan, shards, threads);
+            const written = await writeAll(dir, l, plan, shards, threads);
+            bytes = written.bytes;
+            steadyMs.push(written.steadyMs);
             rmSync(dir, { recursive: true, force: true });
           },
         }, { warmup: 1, reps })).writer;
         const w = spread(rates(rows, times.wall));
+        // the warm-up run is not among the timed ones
+        const steady = spread(rates(rows, steadyMs.slice(-times.wall.length)));
         const wCpu = spread(rates(rows, times.cpu));
         writer.push({
           case: label, targets, format, layout, threads, rows, writerRowsPerSecond: w, teacherRowsPerSecond: teacher, writerOverTeacher: w.median / teacher.median,
+          writerSteadyRowsPerSecond: steady, steadyWriterOverTeacher: steady.median / teacher.median,
           writerRowsPerCpuSecond: wCpu, teacherRowsPerCpuSecond: teacherCpu, cpuWriterOverTeacher: wCpu.median / teacherCpu.median, bytesPerRow: bytes / rows,
         });
       }
@@ -167,20 +177,26 @@ function groupShards(batches: BatchOutput[], shardRows: number): BatchOutput[][]
 
 /**
  * Writes every shard through the writer threads as precompute does (payload joined on this
- * thread, at most `threads` shards in flight); returns the cache's bytes. The payload buffers
- * move to the threads, so each run joins fresh copies.
+ * thread with the codes the dataset holds, as many shards in flight as precompute allows);
+ * returns the cache's bytes. The payload buffers move to the threads, so each run joins fresh copies.
  */
-async function writeAll(dir: string, l: LoadedRecipe, plan: Awaited<ReturnType<typeof planPrecompute>>, shards: BatchOutput[][], threads: number): Promise<number> {
+async function writeAll(dir: string, l: LoadedRecipe, plan: Awaited<ReturnType<typeof planPrecompute>>, shards: BatchOutput[][], threads: number): Promise<{ bytes: number; steadyMs: number }> {
   const writer = await ShardWriterThread.open(dir, draftOf(l, plan), () => undefined, { threads });
   try {
+    const opened = performance.now();
     const writes: Promise<unknown>[] = [];
+    const ahead = shardsAhead(plan.shardBytes, threads);
+    let start = 0;
     for (const [index, parts] of shards.entries()) {
-      writes.push(writer.writeShard(index, parts));
-      if (writes.length > threads) await writes.shift();
+      const end = start + parts.reduce((n, p) => n + p.columns['row']!.length, 0);
+      writes.push(writer.writeShard(index, parts, storedCodes(plan.dataset, writer.storedColumns, start, end)));
+      start = end;
+      if (writes.length >= ahead) await writes.shift();
     }
     await Promise.all(writes);
+    const steadyMs = performance.now() - opened;
     await writer.finish();
-    return writer.shards().reduce((n, s) => n + s.bytes, 0);
+    return { bytes: writer.shards().reduce((n, s) => n + s.bytes, 0), steadyMs };
   } finally {
     await writer.close();
   }
@@ -189,8 +205,8 @@ async function writeAll(dir: string, l: LoadedRecipe, plan: Awaited<ReturnType<t
 export function printWriter(r: WriterBench): void {
   const f0 = (s: Spread) => s.median.toFixed(0);
   printTable('the shard writer alone (teacher outputs computed beforehand) vs the CPU teacher, rows/s (medians)',
-    ['case', 'targets', 'format', 'layout', 'encoder threads', 'writer rows/s', 'teacher rows/s', 'writer / teacher', 'rows per CPU-s: writer', 'teacher', 'cpu writer / teacher', 'bytes/row'],
-    r.writer.map((w) => [w.case, w.targets, w.format, w.layout, w.threads, f0(w.writerRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1),
+    ['case', 'targets', 'format', 'layout', 'encoder threads', 'writer rows/s', 'steady', 'teacher rows/s', 'writer / teacher', 'steady / teacher', 'rows per CPU-s: writer', 'teacher', 'cpu writer / teacher', 'bytes/row'],
+    r.writer.map((w) => [w.case, w.targets, w.format, w.layout, w.threads, f0(w.writerRowsPerSecond), f0(w.writerSteadyRowsPerSecond), f0(w.teacherRowsPerSecond), w.writerOverTeacher.toFixed(1), w.steadyWriterOverTeacher.toFixed(1),
       f0(w.writerRowsPerCpuSecond), f0(w.teacherRowsPerCpuSecond), w.cpuWriterOverTeacher.toFixed(1), w.bytesPerRow.toFixed(0)]));
   printTable('one shard encoded and decoded on one thread, packed list columns vs lists, interleaved: ms per 1000 rows, min / median',
     ['shard', 'format', 'layout', 'encode', 'decode', 'bytes/row'],

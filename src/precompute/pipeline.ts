@@ -93,7 +93,7 @@ export async function runShards(o: PipelineOptions): Promise<number> {
 }
 
 /** The codes of rows [start, end) of the stored columns whose codes the dataset holds. */
-function storedCodes(dataset: Dataset, stored: StoredColumns, start: number, end: number): StoredCodes {
+export function storedCodes(dataset: Dataset, stored: StoredColumns, start: number, end: number): StoredCodes {
   const codes: StoredCodes = {};
   for (const [name, column] of Object.entries(stored)) {
     const narrow = dataset.narrowColumns?.[name];

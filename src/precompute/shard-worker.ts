@@ -1,6 +1,6 @@
-// Worker thread of ShardWriterThread. Every thread encodes shards (target columns, narrow input
-// codes, Parquet or Arrow IPC, sha256) beside the teacher; the pool's first thread also owns the
-// CacheWriter, which writes the encoded files and records them in the manifest in index order.
+// Worker thread of ShardWriterThread. The pool's first thread owns the CacheWriter, which writes
+// the encoded files and records them in the manifest in index order; the others encode shards
+// (target columns, narrow input codes, Parquet or Arrow IPC, sha256) beside the teacher.
 import { CacheWriter, encodeShardFile } from '../cache/index.js';
 import type { EncodedShard, ManifestDraft, PackedColumns, ShardEntry, ShardFormat, WorkerId } from '../cache/index.js';
 import type { TargetSpec } from '../cache/targets/index.js';

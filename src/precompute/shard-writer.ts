@@ -8,7 +8,11 @@ import type { ShardLayout, handlers } from './shard-worker.js';
 
 type WriterPool = ThreadPool<typeof handlers>;
 
-/** The thread that owns the CacheWriter (the others only encode). */
+/**
+ * The thread that owns the CacheWriter and only writes; threads 1..n encode. A thread that also
+ * encoded ran each write's dozen file-system callbacks between its encodes (each 5-10 ms of
+ * synchronous work), so a shard encoded in 5 ms was recorded 20-30 ms later.
+ */
 const WRITER_THREAD = 0;
 
 // One finished run's threads are kept (idle threads never hold the process open) for the next run
@@ -39,7 +43,7 @@ export function encoderThreads(requested: number, teacherThreads: number, cpuTea
 
 /**
  * A CacheWriter on worker threads: writeShard hands the shard's buffers to the least busy of
- * `threads` encoder threads (no copy), then the encoded file to the CacheWriter's thread, and
+ * `threads` encoder threads (no copy), then the encoded file to the CacheWriter's own thread, and
  * resolves once the shard is recorded in the manifest; so neither encoding nor writing blocks the
  * thread that feeds the teacher, and shards encode in parallel when cores allow. A shard's bytes
  * do not depend on the thread that encoded it.
@@ -55,7 +59,7 @@ export class ShardWriterThread {
   static async open(dir: string, draft: ManifestDraft, onWarning: (message: string) => void, options: { worker?: WorkerId; threads?: number } = {}): Promise<ShardWriterThread> {
     const threads = Math.max(1, options.threads ?? 1);
     const layout = { spec: draft.targets, format: draft.shardFormat, packed: draft.packedColumns ?? {} };
-    const thread = new ShardWriterThread(takePool(threads), layout, draft.dataset.storedColumns ?? {}, threads);
+    const thread = new ShardWriterThread(takePool(threads + 1), layout, draft.dataset.storedColumns ?? {}, threads);
     try {
       const reply = await thread.pool.call('open', { dir, draft, ...(options.worker ? { worker: options.worker } : {}) }, { thread: WRITER_THREAD, onNotify: (w) => onWarning(w as string) });
       thread.recorded = reply.shards;
@@ -83,7 +87,7 @@ export class ShardWriterThread {
   async writeShard(index: number, parts: readonly BatchOutput[], codes: StoredCodes = {}): Promise<ShardEntry> {
     const payload = shardPayload(parts, this.stored, codes);
     // encoders beyond `threads` in a reused pool stay idle: the run asked for this many
-    const encoder = this.threads === this.pool.size ? undefined : this.pool.leastBusy(this.threads);
+    const encoder = this.pool.leastBusy(this.threads + 1, 1);
     const shard = await this.call('encode', { payload, layout: this.layout }, transferList(payload), encoder);
     const entry = await this.call('write', { index, shard }, [shard.bytes.buffer as ArrayBuffer], WRITER_THREAD);
     this.recorded = [...this.recorded, entry].sort((a, b) => a.firstRow - b.firstRow);

@@ -106,10 +106,10 @@ export class ThreadPool<H extends Handlers> {
     await Promise.all(this.threads.map((w) => w.terminate()));
   }
 
-  /** The thread with the fewest calls in flight among the first `among` (default all). */
-  leastBusy(among = this.busy.length): number {
-    let best = 0;
-    for (let i = 1; i < Math.min(among, this.busy.length); i++) if (this.busy[i]! < this.busy[best]!) best = i;
+  /** The thread with the fewest calls in flight among threads from..end-1 (default all). */
+  leastBusy(end = this.busy.length, from = 0): number {
+    let best = Math.min(from, this.busy.length - 1);
+    for (let i = best + 1; i < Math.min(end, this.busy.length); i++) if (this.busy[i]! < this.busy[best]!) best = i;
     return best;
   }
 
