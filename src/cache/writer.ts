@@ -28,7 +28,8 @@ export interface CacheWriterOptions {
 /** How a cache write failing on a full or read-only disk is continued: the manifest keeps the shards already written. */
 const RESUMABLE = { rerun: 'rerun precompute (it resumes)' };
 
-interface Waiter { resolve: () => void; reject: (err: unknown) => void }
+/** A shard written and waiting for its turn in the manifest. */
+interface Ready { entry: ShardEntry; fields: SchemaField[]; resolve: () => void; reject: (err: unknown) => void }
 
 /**
  * Writes the shards of one cache directory, resumably. Shard i holds rows
@@ -42,7 +43,9 @@ export class CacheWriter {
   private failure: unknown;
   private closed = false;
   private readonly pending = new Set<number>();
-  private readonly waiters = new Map<number, Waiter>();
+  /** Shards written and waiting to be recorded, by index. */
+  private readonly ready = new Map<number, Ready>();
+  private committing = false;
 
   private constructor(readonly dir: string, private current: Manifest, private readonly lock: CacheLock, readonly layout: WriterLayout) {}
 
@@ -123,10 +126,10 @@ export class CacheWriter {
     this.pending.add(index);
     try {
       const file = shardFileName(index, this.current.shardFormat);
-      await writeFileAtomic(path.join(this.dir, file), shard.bytes, RESUMABLE);
+      // the manifest that records the shard is written into the same directory and syncs it
+      await writeFileAtomic(path.join(this.dir, file), shard.bytes, RESUMABLE, { syncDir: false });
       const entry: ShardEntry = { file, firstRow: this.shardRange(index).firstRow, rows: shard.rows, bytes: shard.bytes.length, sha256: shard.sha256 };
-      await this.turn(index);
-      await this.commit(index, entry, shard.fields);
+      await this.record(index, entry, shard.fields);
       return entry;
     } catch (err) {
       this.fail(err);
@@ -181,30 +184,81 @@ export class CacheWriter {
     }
   }
 
-  /** Resolves when every shard below `index` is recorded. */
-  private turn(index: number): Promise<void> {
+  /**
+   * Resolves once shard `index` is recorded in the manifest, which waits for every lower shard.
+   * Shards that are ready together (encoded in parallel, or while a manifest write was under way)
+   * are recorded by one manifest write, not one each.
+   */
+  private record(index: number, entry: ShardEntry, fields: SchemaField[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.stoppedError(index));
     if (this.closed) return Promise.reject(new CacheError(`cache writer for '${this.dir}' was closed before shard ${index} was recorded; re-run to resume`));
-    if (index === this.nextShardIndex()) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.set(index, { resolve, reject }));
+    const recorded = new Promise<void>((resolve, reject) => this.ready.set(index, { entry, fields, resolve, reject }));
+    void this.commitReady();
+    return recorded;
   }
 
-  private async commit(index: number, entry: ShardEntry, fields: SchemaField[]): Promise<void> {
-    let schema = this.current.schema;
+  /** Writes the manifest with the ready shards that continue it, until none does; one call at a time. */
+  private async commitReady(): Promise<void> {
+    if (this.committing) return;
+    this.committing = true;
+    try {
+      for (let group = this.takeReady(); group.length > 0; group = this.takeReady()) {
+        let schema = this.current.schema;
+        const shards = [...this.current.shards];
+        let refused: [Ready, unknown] | undefined;
+        for (const [index, ready] of group) {
+          try {
+            schema = this.checkedSchema(schema, index, ready.fields);
+          } catch (err) {
+            refused = [ready, err];
+            break;
+          }
+          shards.push(ready.entry);
+        }
+        const recorded = group.slice(0, shards.length - this.current.shards.length).map(([, r]) => r);
+        if (recorded.length > 0) {
+          const next = { ...this.current, schema, shards };
+          try {
+            await writeManifest(this.dir, next, this.layout.manifestFile, RESUMABLE);
+          } catch (err) {
+            this.fail(err);
+            group.forEach(([index, r], i) => r.reject(i === 0 ? err : this.stoppedError(index)));
+            return;
+          }
+          this.current = next;
+          for (const r of recorded) r.resolve();
+        }
+        if (refused) {
+          // the shards after the refused one can no longer be recorded as a prefix
+          const [ready, err] = refused;
+          this.fail(err);
+          for (const [index, r] of group.slice(recorded.length)) r.reject(r === ready ? err : this.stoppedError(index));
+          return;
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** The ready shards from nextShardIndex() on without a gap, taken out of `ready`. */
+  private takeReady(): [number, Ready][] {
+    const group: [number, Ready][] = [];
+    for (let i = this.nextShardIndex(); this.ready.has(i); i++) {
+      group.push([i, this.ready.get(i)!]);
+      this.ready.delete(i);
+    }
+    return group;
+  }
+
+  /** The manifest's schema once shard `index` with `fields` is recorded, or the CacheError why it cannot be. */
+  private checkedSchema(schema: SchemaField[], index: number, fields: SchemaField[]): SchemaField[] {
     if (schema.length === 0) {
       checkColumns(this.current, fields, `shard ${index} of cache '${this.dir}'`);
-      schema = fields;
-    } else if (!sameSchema(schema, fields)) {
-      throw new CacheError(`shard ${index} of cache '${this.dir}': ${schemaDiff(schema, fields)}; every shard must have the manifest's schema`);
+      return fields;
     }
-    const next = { ...this.current, schema, shards: [...this.current.shards, entry] };
-    await writeManifest(this.dir, next, this.layout.manifestFile, RESUMABLE);
-    this.current = next;
-    const waiter = this.waiters.get(index + 1);
-    if (waiter) {
-      this.waiters.delete(index + 1);
-      waiter.resolve();
-    }
+    if (!sameSchema(schema, fields)) throw new CacheError(`shard ${index} of cache '${this.dir}': ${schemaDiff(schema, fields)}; every shard must have the manifest's schema`);
+    return schema;
   }
 
   /** ` (worker 3/4)` for messages of a worker's writer. */
@@ -219,8 +273,8 @@ export class CacheWriter {
   }
 
   private rejectWaiters(err: unknown): void {
-    for (const [index, waiter] of this.waiters) waiter.reject(err ?? this.stoppedError(index));
-    this.waiters.clear();
+    for (const [index, ready] of this.ready) ready.reject(err ?? this.stoppedError(index));
+    this.ready.clear();
   }
 
   private stoppedError(index: number): Error {

@@ -22,7 +22,15 @@ const lockWritten = (root: string) => {
     return false;
   }
 };
-const shardsIn = (root: string) => { const d = cacheDirIn(root); return d ? readdirSync(d).filter((n) => n.startsWith('part-')).length : 0; };
+/** Shards the cache's manifest records (0 before it exists; it is replaced atomically, so a read sees a whole one). */
+const recordedIn = (root: string) => {
+  const d = cacheDirIn(root);
+  try {
+    return d ? (JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as { shards: unknown[] }).shards.length : 0;
+  } catch {
+    return 0;
+  }
+};
 
 test('a second writer stops at the lock with a message naming the holder; the first finishes unharmed', async () => {
   const root = join(ws.dir, 'two');
@@ -52,8 +60,7 @@ test('a stale lock of a killed writer is taken over with a warning and the cache
   const root = join(ws.dir, 'stale');
   const recipe = ws.recipe('stale.yaml', { cache: { root } });
   const victim = startKennis(['precompute', recipe, '--json']);
-  // at most two shards are in flight, so by the third file the first is recorded
-  const killed = await killWhen(victim, () => shardsIn(root) >= 3);
+  const killed = await killWhen(victim, () => recordedIn(root) >= 1, 0, 1);
   assert.ok(killed.killed, 'killed while writing');
   const lock = JSON.parse(readFileSync(join(cacheDirIn(root)!, '.lock'), 'utf8')) as LockInfo;
   assert.equal(lock.pid, victim.child.pid, 'the dead writer left its lock');

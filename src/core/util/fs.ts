@@ -18,13 +18,22 @@ export function atomicTempTarget(name: string): string | undefined {
   return isAtomicTempFile(name) ? name.slice(1).replace(/\.kennis-tmp-\d+-\d+$/, '') : undefined;
 }
 
+/** Options of writeFileAtomic. */
+export interface AtomicWriteOptions {
+  /**
+   * fsync the directory after the rename (default true). A caller that writes a second file into
+   * the same directory next, syncing that directory, may skip it: one directory fsync makes both renames durable.
+   */
+  syncDir?: boolean;
+}
+
 /**
  * Replaces `file` with `bytes` so that readers (and a crash) see either the old or the new
  * content: writes a temp file in the same directory, fsyncs it, renames it over `file`,
  * then fsyncs the directory so the rename itself is durable. A file system error (disk full,
  * read-only, ...) is a FileError naming `file` (never the temp file, which is removed).
  */
-export async function writeFileAtomic(file: string, bytes: Uint8Array | string, context: FileContext = {}): Promise<void> {
+export async function writeFileAtomic(file: string, bytes: Uint8Array | string, context: FileContext = {}, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${process.pid}-${tempCounter++}`);
   const where: FileContext = { action: 'writing', path: file, ...context };
@@ -46,7 +55,7 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array | string, 
     await unlink(tmp).catch(() => undefined);
     throw fileError(err, where);
   }
-  await fsyncDir(dir);
+  if (options.syncDir !== false) await fsyncDir(dir);
 }
 
 /** mkdir -p whose file system errors are FileErrors naming `dir`; returns the first directory it created, if any. */
