@@ -114,15 +114,20 @@ for (const [label, raw] of cases) {
   for (const format of ['parquet', 'arrow'] as const) {
     const r = { ...raw, cache: { ...raw.cache, format } };
     let rows = 0;
+    // caches are deleted after the rounds: deleting is not precompute's work, and a deletion just
+    // before the next run's mkdir and lock (which fsync) made them wait on the file system's journal
+    const written: string[] = [];
+    const precomputeInto = async (recipe: Raw): Promise<void> => { written.push((await precompute(loaded(recipe), { onWarning: () => undefined })).cacheDir); };
     const times = await interleavedRuns({
       sessionRun: async () => { rows = (await sessionRunLoop(loaded(r))).rows; },
       sessionRunNoSpin: async () => { await sessionRunLoop(loaded(r), false, true); },
-      precompute: async () => { rmSync((await precompute(loaded(r), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
+      precompute: () => precomputeInto(r),
       // inputs stored as the teacher is fed them (float32 pixels, int32 ids): how caches were written before
-      precomputeAsFed: async () => { rmSync((await precompute(loaded({ ...r, cache: { ...r.cache, input_dtype: 'as_fed' } }), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
+      precomputeAsFed: () => precomputeInto({ ...r, cache: { ...r.cache, input_dtype: 'as_fed' } }),
       // list columns as FixedSizeLists: how caches were written before packed columns
-      precomputeLists: async () => { rmSync((await precompute(loaded({ ...r, cache: { ...r.cache, layout: 'lists' } }), { onWarning: () => undefined })).cacheDir, { recursive: true, force: true }); },
+      precomputeLists: () => precomputeInto({ ...r, cache: { ...r.cache, layout: 'lists' } }),
     }, { warmup: 1, reps: quick ? 2 : 5, pauseMs: quick ? 50 : 200 });
+    for (const dir of written) rmSync(dir, { recursive: true, force: true });
     const pre = rates(rows, times.precompute.wall);
     const run = rates(rows, times.sessionRun.wall);
     const p = spread(pre);

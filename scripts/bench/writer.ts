@@ -99,15 +99,18 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
       for (const threads of [1, 2]) {
         let bytes = 0;
         const steadyMs: number[] = [];
+        // deleted after the rounds, as in bench:precompute (not the writer's work, and it slowed the next open)
+        const written: string[] = [];
         const times = (await interleavedRuns({
           writer: async () => {
             const dir = path.join(root, `writer-${dirs++}`);
-            const written = await writeAll(dir, l, plan, shards, threads);
-            bytes = written.bytes;
-            steadyMs.push(written.steadyMs);
-            rmSync(dir, { recursive: true, force: true });
+            const w = await writeAll(dir, l, plan, shards, threads);
+            written.push(dir);
+            bytes = w.bytes;
+            steadyMs.push(w.steadyMs);
           },
         }, { warmup: 1, reps })).writer;
+        for (const dir of written) rmSync(dir, { recursive: true, force: true });
         const w = spread(rates(rows, times.wall));
         // the warm-up run is not among the timed ones
         const steady = spread(rates(rows, steadyMs.slice(-times.wall.length)));
