@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CacheWriter, LOCK_FILE, readManifest, readShards, verifyCache, type Manifest } from '../../src/cache/index.js';
+import * as arrow from 'apache-arrow';
 import { flatValues } from '../../src/core/util/arrow.js';
 import { classDraft, classRows, classTable } from './helpers.js';
 import { tempDir } from './tmp.js';
@@ -162,6 +163,30 @@ test('shards written concurrently in reverse order are recorded as a growing pre
   const m = await w.finish();
   assert.deepEqual(m.shards.map((s) => s.file), [0, 1, 2, 3, 4].map((i) => `part-0000${i}.parquet`));
   assert.equal((await verifyCache(dir)).ok, true);
+});
+
+test('a shard with another schema ready together with good ones: the good prefix is recorded, it and later shards are refused', async () => {
+  const dir = await tempDir('refused');
+  const w = await CacheWriter.open(dir, classDraft(ROWS, SHARD_ROWS));
+  try {
+    // shards 1-3 wait for shard 0; shard 2's label column is float32 instead of int32
+    const other = (i: number) => {
+      const t = shardTable(w, i);
+      return new arrow.Table({ ...Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!])), label: arrow.makeVector(Float32Array.from(flatValues(t.getChild('label')!) as Int32Array)) });
+    };
+    const [one, two, three] = [w.writeShard(1, shardTable(w, 1)), w.writeShard(2, other(2)), w.writeShard(3, shardTable(w, 3))];
+    for (const p of [one, two, three]) p.catch(() => undefined);
+    // let their files be written before shard 0 arrives
+    while ((await readdir(dir)).filter((n) => n.startsWith('part-')).length < 3) await new Promise((r) => setTimeout(r, 5));
+    await w.writeShard(0, shardTable(w, 0));
+    await one;
+    await assert.rejects(two, { name: 'CacheError', message: /shard 2 of cache .*label.*every shard must have the manifest's schema/ });
+    await assert.rejects(three, { name: 'CacheError', message: /shard 3 of cache .* was not recorded: the writer stopped after an earlier error \(shard 2/ });
+    assert.deepEqual((await readManifest(dir)).shards.map((s) => s.firstRow), [0, 5], 'the shards before the refused one are recorded');
+    await assert.rejects(w.writeShard(4, shardTable(w, 4)), { name: 'CacheError', message: /stopped after an earlier error/ });
+  } finally {
+    await w.close();
+  }
 });
 
 test('writer refuses wrong row counts, wrong row ranges, repeated indexes and early finish', async () => {
