@@ -12,7 +12,7 @@ import { Table } from 'apache-arrow';
 import { encodeShard, encodeStoredColumn, readShards, type PackedColumns, type StoredColumns } from '../../src/cache/index.js';
 import { fixedSizeListVector, flatValues, listShape } from '../../src/core/util/arrow.js';
 import { openDataset, type Dataset } from '../../src/data/index.js';
-import { planPrecompute, precompute, shardPayload, shardTable } from '../../src/precompute/index.js';
+import { planPrecompute, precompute, shardPayload, shardTable, storedCodes } from '../../src/precompute/index.js';
 import { validateRecipe, datasetSpecOf, type LoadedRecipe } from '../../src/recipe/index.js';
 import { targetColumns } from '../../src/cache/targets/index.js';
 import { sha256Bytes, writeFileAtomic } from '../../src/core/util/fs.js';
@@ -79,9 +79,9 @@ async function profile(raw: Raw, format: 'parquet' | 'arrow'): Promise<Record<st
   const t1 = performance.now();
   for (const { rows, out } of loop.outputs) targetColumns(plan.spec, out, rows);
   const post = performance.now() - t1;
-  // what the encoder thread does before encoding: join the batches, code the stored inputs, make the target columns
+  // what precompute does before encoding: join the batches with the input codes the dataset holds (or code them), make the target columns
   const t2 = performance.now();
-  shardTable(shardPayload(loop.outputs.map(batchOutput), plan.storedColumns), plan.spec);
+  shardTable(shardPayload(loop.outputs.map(batchOutput), plan.storedColumns, storedCodes(plan.dataset, plan.storedColumns, 0, loop.rows)), plan.spec);
   const table = performance.now() - t2;
   const s = await precompute(l, { onWarning: () => undefined });
   let encode = 0;
