@@ -139,7 +139,7 @@ export class CacheWriter {
     }
   }
 
-  /** Marks the cache complete (all rows written) and releases the lock. */
+  /** Marks the cache complete (all rows written; recording the last shard already did) and releases the lock. */
   async finish(): Promise<Manifest> {
     if (this.failure !== undefined) throw new CacheError(`cache writer for '${this.dir}' stopped after an earlier error; re-run to resume`);
     if (this.pending.size > 0) throw new CacheError(`finish() called while shards ${[...this.pending].sort((a, b) => a - b).join(',')} of '${this.dir}' are still being written; await writeShard first`);
@@ -217,7 +217,9 @@ export class CacheWriter {
         }
         const recorded = group.slice(0, shards.length - this.current.shards.length).map(([, r]) => r);
         if (recorded.length > 0) {
-          const next = { ...this.current, schema, shards };
+          // the write that records the last shard also marks the cache complete, so finish() has no manifest left to write
+          const complete = shards.reduce((n, e) => n + e.rows, 0) === this.targetRows;
+          const next = { ...this.current, schema, shards, ...(complete ? { complete } : {}) };
           try {
             await writeManifest(this.dir, next, this.layout.manifestFile, RESUMABLE);
           } catch (err) {
