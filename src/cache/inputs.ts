@@ -24,8 +24,7 @@ export type StoredColumn = z.infer<typeof storedColumnSchema>;
 /** Dataset columns stored narrower than the dataset gives them, by name (recorded as manifest.dataset.storedColumns). */
 export type StoredColumns = Record<string, StoredColumn>;
 
-/** Array type of each stored code type. */
-export const CODE_ARRAYS = { uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array } as const;
+const CODE_ARRAYS = { uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array } as const;
 const VALUE_ARRAYS = {
   float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array,
 } as const satisfies Record<StoredColumn['dtype'], unknown>;

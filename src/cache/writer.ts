@@ -160,7 +160,7 @@ export class CacheWriter {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.rejectWaiters(new CacheError(`cache writer for '${this.dir}' was closed before this shard was recorded; re-run to resume`));
+      this.rejectReady(new CacheError(`cache writer for '${this.dir}' was closed before this shard was recorded; re-run to resume`));
     }
     await this.lock.release();
   }
@@ -271,10 +271,10 @@ export class CacheWriter {
   private fail(err: unknown): void {
     // an index-level mistake (checkWritable) never reaches here; any later error breaks the prefix
     this.failure ??= err;
-    this.rejectWaiters(undefined);
+    this.rejectReady(undefined);
   }
 
-  private rejectWaiters(err: unknown): void {
+  private rejectReady(err: unknown): void {
     for (const [index, ready] of this.ready) ready.reject(err ?? this.stoppedError(index));
     this.ready.clear();
   }

@@ -1,4 +1,6 @@
-import { dataTypeOf, type ElemType } from './tensor.js';
+import { attr } from './attributes.js';
+import { dataTypeOf, tensorFromArray, type ElemType } from './tensor.js';
+import { DataType } from './types.js';
 import type { GraphBuilder } from './builder.js';
 
 /**
@@ -11,6 +13,12 @@ import type { GraphBuilder } from './builder.js';
 export type ReduceOp = 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin' | 'ReduceLogSumExp' | 'ReduceProd';
 
 const INT64_MAX = 2n ** 63n - 1n;
+
+/** A float tensor (float32, or float64 for DataType.DOUBLE) of a dynamic shape (an int64 shape value) filled with `value`. */
+export function filledTensor(g: GraphBuilder, shape: string, value: number, floatType: number = DataType.FLOAT, name?: string): string {
+  const data = floatType === DataType.DOUBLE ? Float64Array.of(value) : Float32Array.of(value);
+  return g.op('ConstantOfShape', [shape], { value: attr.tensor(tensorFromArray('value', data, [1])) }, { name });
+}
 
 /** A reduction over `axes`; the axes go where the graph's opset expects them. */
 export function reduce(g: GraphBuilder, op: ReduceOp, x: string, axes: readonly number[], keepdims: boolean, name?: string): string {

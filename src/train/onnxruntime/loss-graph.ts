@@ -1,4 +1,4 @@
-import { attr, logSumExp, reduce, tensorFromArray, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
+import { filledTensor, logSumExp, reduce, unsqueeze, type GraphBuilder } from '../../core/onnx/index.js';
 import { NEG_BIG, REVERSE_LOG_FLOOR } from '../losses/divergence.js';
 import type { Divergence, TopkTail } from '../losses/index.js';
 
@@ -178,11 +178,6 @@ function bucketTerms(g: GraphBuilder, spec: LossGraphSpec, s: StudentLogits, kee
   }
 }
 
-/** A float32 tensor of `shape` (an int64 shape value) filled with `value`. */
-function filled(g: GraphBuilder, shape: string, value: number): string {
-  return g.op('ConstantOfShape', [shape], { value: attr.tensor(tensorFromArray('value', Float32Array.of(value), [1])) });
-}
-
 /**
  * d sum / d logits: keep (1 - alpha) (softmax(zs) - onehot(label)) + keep alpha T (d D / d zsT),
  * assembled as a few [M, V] passes (the softmax from the log-softmax already computed, one
@@ -207,7 +202,7 @@ function closedFormGradient(g: GraphBuilder, spec: LossGraphSpec, logits: string
   for (const [coef, value] of dense) merged.set(value, merged.has(value) ? g.op('Add', [merged.get(value)!, coef]) : coef);
   const parts = [...merged].map(([value, coef]) => g.op('Mul', [value, coef]));
   // (no dense part: renormalized top-k at alpha 1; zeros, not logits * 0, which keeps a padding row's NaN)
-  let grad = parts.length === 0 ? filled(g, g.op('Shape', [logits]), 0) : parts.reduce((a, b) => g.op('Add', [a, b]));
+  let grad = parts.length === 0 ? filledTensor(g, g.op('Shape', [logits]), 0) : parts.reduce((a, b) => g.op('Add', [a, b]));
   // sparse terms: -(1 - alpha) at the label, alpha T times the target values at their ids
   const index: string[] = [];
   const values: string[] = [];
@@ -233,7 +228,7 @@ function closedFormGradient(g: GraphBuilder, spec: LossGraphSpec, logits: string
  */
 function withTopAt(g: GraphBuilder, x: string, index: string, value: number): string {
   const idx = unsqueeze(g, g.op('Cast', [index], { to: 7 }), [-1]);
-  const fill = filled(g, g.op('Shape', [index]), value);
+  const fill = filledTensor(g, g.op('Shape', [index]), value);
   return g.op('Reshape', [g.op('ScatterND', [flat(g, x), idx, fill]), g.op('Shape', [x])]);
 }
 

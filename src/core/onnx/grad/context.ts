@@ -3,13 +3,8 @@ import { attr } from '../attributes.js';
 import type { GraphBuilder } from '../builder.js';
 import { tensorFromArray } from '../tensor.js';
 import { DataType, type NodeProto } from '../types.js';
+import { filledTensor } from '../ops.js';
 import { nodeAttr, type GraphFacts } from './facts.js';
-
-/** A float tensor (float32, or float64 for DataType.DOUBLE) of a dynamic shape filled with `value`. */
-export function filledTensor(g: GraphBuilder, shape: string, value: number, floatType: number, name?: string): string {
-  const data = floatType === DataType.DOUBLE ? Float64Array.of(value) : Float32Array.of(value);
-  return g.op('ConstantOfShape', [shape], { value: attr.tensor(tensorFromArray('value', data, [1])) }, { name });
-}
 
 /**
  * Fresh name hints for generated nodes and constants: GraphBuilder probes base, base_1, base_2,

@@ -1,7 +1,8 @@
 import { TrainError } from '../../errors/index.js';
 import { GraphBuilder } from '../builder.js';
 import { DataType, type GraphProto, type NodeProto } from '../types.js';
-import { filledTensor, GradContext, Namer, type GradientRule } from './context.js';
+import { filledTensor } from '../ops.js';
+import { GradContext, Namer, type GradientRule } from './context.js';
 import { blocksGradient, GraphFacts, isFloatType } from './facts.js';
 import { MATH_RULES } from './rules-math.js';
 import { NN_RULES } from './rules-nn.js';
