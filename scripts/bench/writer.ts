@@ -121,12 +121,11 @@ export async function runWriterBench(quick: boolean): Promise<WriterBench> {
           writerRowsPerCpuSecond: wCpu, teacherRowsPerCpuSecond: teacherCpu, cpuWriterOverTeacher: wCpu.median / teacherCpu.median, bytesPerRow: bytes / rows,
         });
       }
-      if (layout === 'packed' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
-        layouts.push(...layoutRows(`${label}, ${targets}`, format, shardTable(shardPayload(shards[0]!, plan.storedColumns), plan.spec), plan.packedColumns, quick ? 10 : 40));
-      }
-      if (format === 'parquet' && layout === 'packed' && (targets === 'full f32' || targets === 'topk k=32 f16')) {
-        // one shard's table, encoded alone on this thread under each setting
-        const table = shardTable(shardPayload(shards[0]!, plan.storedColumns), plan.spec);
+      if (layout !== 'packed' || (targets !== 'full f32' && targets !== 'topk k=32 f16')) continue;
+      // one shard's table, encoded alone on this thread: packed against lists, and under each Parquet setting
+      const table = shardTable(shardPayload(shards[0]!, plan.storedColumns), plan.spec);
+      layouts.push(...layoutRows(`${label}, ${targets}`, format, table, plan.packedColumns, quick ? 10 : 40));
+      if (format === 'parquet') {
         for (const [name, settings] of SETTINGS) {
           let size = 0;
           const t = await timeRuns(() => { size = encodeShard(table, 'parquet', plan.packedColumns, settings).length; }, { warmup: 1, reps: quick ? 3 : 7 });
