@@ -1,7 +1,7 @@
 import { TrainError } from '../../core/errors/index.js';
 import { GraphSession, runtimeTensor, type RuntimeTensor, type TeacherSessionOptions } from '../../core/runtime/index.js';
 import type { OptimizerState } from '../optim/index.js';
-import type { WeightMap } from '../students/index.js';
+import { sizeOf, type WeightMap } from '../students/index.js';
 import type { OptimizerSettings } from '../trainer.js';
 import { KernelArena } from './kernels/update-kernel.js';
 import { scalarFeeds, slotNames, updateGraph, updateScalars, type ParamInfo, type UpdateScalars } from './optimizer-graph.js';
@@ -138,8 +138,6 @@ export class OnnxOptimizer {
     await this.store.release();
   }
 }
-
-const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Everything in one KernelArena; updates run the SIMD kernels in place. */
 class KernelStore implements ParameterStore {
